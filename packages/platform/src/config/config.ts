@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly issues: readonly { variable: string; message: string }[],
+  ) {
+    super(
+      `invalid configuration for ${service}: ` +
+        issues.map((issue) => `${issue.variable}: ${issue.message}`).join('; '),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses environment variables with a zod object schema whose keys are the variable names.
+ * Returns a frozen, typed object or throws a ConfigError naming each offending variable.
+ */
+export function parseConfig<Shape extends z.ZodRawShape>(
+  service: string,
+  schema: z.ZodObject<Shape>,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<z.ZodObject<Shape>>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      service,
+      result.error.issues.map((issue) => ({
+        variable: issue.path.join('.') || '(root)',
+        message: issue.message,
+      })),
+    );
+  }
+  return Object.freeze(result.data);
+}
+
+/** An integer read from an environment string, e.g. `port: envInt().default(8080)`. */
+export const envInt = () => z.coerce.number().int();
+
+/** `true`/`false`/`1`/`0` from an environment string; anything else is an error. */
+export const envBool = () =>
+  z
+    .enum(['true', 'false', '1', '0'], { message: 'expected true, false, 1 or 0' })
+    .transform((value) => value === 'true' || value === '1');
+
+/** A comma-separated list, e.g. `KAFKA_BROKERS=a:9092,b:9092`. */
+export const envList = () =>
+  z
+    .string()
+    .min(1)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
+
+export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * Variables every service reads. Defaults are the local development setup (MariaDB root with an
+ * empty password, Redis and Kafka on localhost): dev defaults only, production manifests set them.
+ */
+export const commonEnv = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: logLevelSchema.default('info'),
+  MYSQL_HOST: z.string().min(1).default('127.0.0.1'),
+  MYSQL_PORT: envInt().min(1).max(65535).default(3306),
+  MYSQL_USER: z.string().min(1).default('root'),
+  MYSQL_PASSWORD: z.string().default(''),
+  MYSQL_POOL_SIZE: envInt().min(1).max(1000).default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  KAFKA_BROKERS: envList().default(['127.0.0.1:9092']),
+  FAULTS_ENABLED: envBool().default(false),
+  METRICS_PORT: envInt().min(0).max(65535).default(0),
+  SHUTDOWN_GRACE_MS: envInt().min(0).max(120_000).default(10_000),
+} as const;
+
+/** A gRPC listening port variable. */
+export const grpcPortEnv = (defaultPort: number) => envInt().min(0).max(65535).default(defaultPort);
+
+/** A `host:port` address of another service. */
+export const addressEnv = (defaultAddress: string) =>
+  z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+    .default(defaultAddress);
