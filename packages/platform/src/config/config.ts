@@ -15,14 +15,14 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parses environment variables with a zod object schema whose keys are the variable names.
+ * Parses environment variables with a zod schema (an object whose keys are the variable names).
  * Returns a frozen, typed object or throws a ConfigError naming each offending variable.
  */
-export function parseConfig<Shape extends z.ZodRawShape>(
+export function parseConfig<Schema extends z.ZodType>(
   service: string,
-  schema: z.ZodObject<Shape>,
+  schema: Schema,
   env: Record<string, string | undefined> = process.env,
-): Readonly<z.infer<z.ZodObject<Shape>>> {
+): Readonly<z.output<Schema>> {
   const result = schema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(
@@ -87,3 +87,21 @@ export const addressEnv = (defaultAddress: string) =>
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
     .default(defaultAddress);
+
+/**
+ * `parseConfig` for a service's composition root: a bad environment stops the process at start
+ * with one line naming each offending variable (exit code 78, EX_CONFIG), instead of a stack.
+ */
+export function parseConfigOrExit<Schema extends z.ZodType>(
+  service: string,
+  schema: Schema,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.output<Schema>> {
+  try {
+    return parseConfig(service, schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+}

@@ -1,0 +1,231 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createPool,
+  type Pool,
+  type PoolConnection,
+  type QueryResult,
+  type QueryValues,
+  type RowDataPacket,
+} from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { findRetryableTransactionError, transactionRetryDelayMs } from './transaction-retry.js';
+
+/** What a committed transaction reports to the metrics hook. */
+export interface CommitInfo {
+  /** Sum of `affectedRows` over the statements run through the transaction's connection. */
+  rowsAffected: number;
+  /** 1 when the first attempt committed; more after write-conflict or deadlock retries. */
+  attempts: number;
+}
+
+/** What a retried transaction reports to the metrics hook. */
+export interface RetryInfo {
+  /** Server error number, e.g. 1213 (deadlock) or 9007 (TiDB write conflict). */
+  errno: number;
+  /** Driver error code, e.g. `ER_LOCK_DEADLOCK`. */
+  code: string | undefined;
+  /** The attempt that failed (1-based). */
+  attempt: number;
+}
+
+/**
+ * Optional hooks for the TiDB write-throughput SLI (committed transactions and rows per second)
+ * and for contention. Called synchronously; a hook that throws is logged and ignored, since the
+ * transaction has already committed by then.
+ */
+export interface DbMetrics {
+  onCommit?: (info: CommitInfo) => void;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Settings for {@link createDb}. */
+export interface DbSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The service's own schema, e.g. `koban_ledger`. */
+  database: string;
+  /** Maximum open connections. */
+  poolSize: number;
+  logger: Logger;
+  metrics?: DbMetrics;
+}
+
+/** Per-call settings for {@link Db.transaction}. */
+export interface TransactionOptions {
+  /** Total attempts including the first (default 5). */
+  maxAttempts?: number;
+  /** Upper bound of the first retry delay in ms, doubled per attempt (default 20). */
+  baseDelayMs?: number;
+  /** Cap on one retry delay in ms (default 1000). */
+  maxDelayMs?: number;
+  /** Names the transaction in retry logs, e.g. `ledger.transfer`. */
+  label?: string;
+}
+
+/** A service's connection pool with TiDB-aware transactions. */
+export interface Db {
+  /** The underlying mysql2 pool, for what the helpers below do not cover. */
+  readonly pool: Pool;
+  /**
+   * Runs one statement outside any explicit transaction and returns its result: rows for a
+   * `SELECT` (`RowDataPacket[]` by default), a `ResultSetHeader` for writes. Placeholders are `?`.
+   */
+  query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryValues): Promise<T>;
+  /**
+   * Runs `fn` inside BEGIN/COMMIT on one connection and returns its result. On a write conflict or
+   * deadlock (see `isRetryableTransactionError`) the transaction is rolled back and the WHOLE of
+   * `fn` runs again after a jittered backoff, up to `maxAttempts`; so `fn` must be safe to run
+   * more than once (no side effects outside the connection). Any other error rolls back and is
+   * rethrown unchanged. `fn` must not commit, roll back or release the connection itself.
+   */
+  transaction<T>(fn: (conn: PoolConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Closes every connection once in-flight queries finish. */
+  close(): Promise<void>;
+}
+
+const defaultMaxAttempts = 5;
+const defaultBaseDelayMs = 20;
+const defaultMaxDelayMs = 1000;
+
+/**
+ * Creates the service's pool. BIGINT and DECIMAL columns (money, ids) come back as decimal
+ * strings, never as JS numbers, so no value above 2^53 loses precision: convert with `BigInt(x)`.
+ * DATETIME/TIMESTAMP come back as `Date`, and both the driver and the session use UTC.
+ */
+export function createDb(settings: DbSettings): Db {
+  const logger = settings.logger.child({ component: 'db', database: settings.database });
+  const pool = createPool({
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password,
+    database: settings.database,
+    connectionLimit: settings.poolSize,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: false,
+    timezone: 'Z',
+    enableKeepAlive: true,
+  });
+
+  // The driver's `timezone: 'Z'` only governs how it converts Date values; NOW() and TIMESTAMP
+  // columns follow the session time zone, which must agree or stored times shift by the offset.
+  // Commands on a connection run in order, so this precedes the first query of its user.
+  pool.pool.on('connection', (connection) => {
+    connection.query("SET time_zone = '+00:00'", (err) => {
+      if (err) logger.error({ err }, 'could not set the session time zone to UTC');
+    });
+  });
+
+  const metrics = settings.metrics;
+
+  function report(hook: 'onCommit' | 'onRetry', call: () => void): void {
+    if (!metrics?.[hook]) return;
+    try {
+      call();
+    } catch (err) {
+      logger.warn({ err, hook }, 'db metrics hook threw');
+    }
+  }
+
+  async function query<T extends QueryResult = RowDataPacket[]>(
+    sql: string,
+    params?: QueryValues,
+  ): Promise<T> {
+    const [result] = await pool.query<T>(sql, params);
+    return result;
+  }
+
+  async function transaction<T>(
+    fn: (conn: PoolConnection) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    const maxAttempts = Math.max(1, options.maxAttempts ?? defaultMaxAttempts);
+    const backoff = {
+      baseDelayMs: options.baseDelayMs ?? defaultBaseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? defaultMaxDelayMs,
+    };
+
+    for (let attempt = 1; ; attempt += 1) {
+      const conn = await pool.getConnection();
+      const counter = { rowsAffected: 0 };
+      let reusable = true;
+      try {
+        await conn.beginTransaction();
+        const result = await fn(countingConnection(conn, counter));
+        await conn.commit();
+        report('onCommit', () =>
+          metrics?.onCommit?.({ rowsAffected: counter.rowsAffected, attempts: attempt }),
+        );
+        return result;
+      } catch (err) {
+        reusable = await rollbackQuietly(conn, err);
+        const conflict = findRetryableTransactionError(err);
+        if (!conflict || attempt >= maxAttempts) throw err;
+
+        const { errno, code } = conflict;
+        const delayMs = transactionRetryDelayMs(attempt, backoff);
+        // One conflict is routine under contention; the same transaction failing again is a hot spot.
+        logger[attempt === 1 ? 'debug' : 'warn'](
+          { errno, code, attempt, maxAttempts, delayMs, label: options.label },
+          'transaction conflict, retrying',
+        );
+        report('onRetry', () => metrics?.onRetry?.({ errno, code, attempt }));
+        await sleep(delayMs);
+      } finally {
+        if (reusable) conn.release();
+        else conn.destroy();
+      }
+    }
+  }
+
+  async function close(): Promise<void> {
+    await pool.end();
+  }
+
+  return { pool, query, transaction, close };
+}
+
+/**
+ * Rolls back after a failure; returns whether the connection can go back to the pool. A
+ * connection whose rollback failed, or whose error was fatal, is in an unknown state.
+ */
+async function rollbackQuietly(conn: PoolConnection, cause: unknown): Promise<boolean> {
+  if ((cause as { fatal?: unknown } | null)?.fatal === true) return false;
+  try {
+    await conn.rollback();
+    return true;
+  } catch {
+    // The original error is what the caller needs; the broken connection is destroyed instead.
+    return false;
+  }
+}
+
+type Runner = (...args: unknown[]) => Promise<[QueryResult, unknown]>;
+
+/**
+ * The connection handed to a transaction body: the same connection, but `query` and `execute`
+ * add each write's `affectedRows` to `counter` for the commit hook.
+ */
+function countingConnection(conn: PoolConnection, counter: { rowsAffected: number }): PoolConnection {
+  return new Proxy(conn, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property === 'query' || property === 'execute') {
+        const run = value as Runner;
+        return async (...args: unknown[]) => {
+          const result = await run.apply(target, args);
+          const header = result[0] as { affectedRows?: unknown };
+          if (!Array.isArray(header) && typeof header.affectedRows === 'number') {
+            counter.rowsAffected += header.affectedRows;
+          }
+          return result;
+        };
+      }
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
+}

@@ -1,0 +1,15 @@
+export { createDb } from './db.js';
+export type { CommitInfo, Db, DbMetrics, DbSettings, RetryInfo, TransactionOptions } from './db.js';
+export { ensureDatabase } from './ensure-database.js';
+export type { EnsureDatabaseSettings } from './ensure-database.js';
+export { MigrationError, migrationChecksum, runMigrations, splitSqlStatements } from './migrations.js';
+export type { MigrationRunResult, RunMigrationsSettings } from './migrations.js';
+export {
+  findRetryableTransactionError,
+  isRetryableTransactionError,
+  retryableTransactionErrnos,
+  transactionRetryDelayMs,
+} from './transaction-retry.js';
+export type { RetryBackoff } from './transaction-retry.js';
+export { openDatabase } from './open-database.js';
+export type { OpenDatabaseSettings } from './open-database.js';

@@ -1,0 +1,21 @@
+export { createKafka } from './kafka-client.js';
+export type { KafkaSettings } from './kafka-client.js';
+export { createEventProducer } from './event-producer.js';
+export type { EventProducer, EventProducerOptions, PublishRequest, PublishResult } from './event-producer.js';
+export { runIdempotentConsumer, PROCESSED_EVENTS_DDL, MAX_EVENT_ID_LENGTH } from './idempotent-consumer.js';
+export type {
+  ConsumedEvent,
+  EventHandler,
+  IdempotentConsumer,
+  IdempotentConsumerOptions,
+  ConsumerRetryBackoff,
+  RunInTransaction,
+} from './idempotent-consumer.js';
+export {
+  EVENT_ID_HEADER,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+  extractTraceContext,
+  injectTraceHeaders,
+} from './trace-headers.js';
+export type { EventHeaders } from './trace-headers.js';

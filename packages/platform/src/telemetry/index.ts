@@ -1,0 +1,3 @@
+export { startTelemetry, shutdownTelemetry } from './telemetry.js';
+export type { TelemetrySettings } from './telemetry.js';
+export { currentTraceId } from './trace-context.js';

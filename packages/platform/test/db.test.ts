@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import {
+  MigrationError,
+  createDb,
+  ensureDatabase,
+  runMigrations,
+  type CommitInfo,
+  type Db,
+  type DbMetrics,
+  type RetryInfo,
+} from '../src/db/index.js';
+import { createLogger } from '../src/logging/index.js';
+
+const server = {
+  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['MYSQL_PORT'] ?? 3306),
+  user: process.env['MYSQL_USER'] ?? 'root',
+  password: process.env['MYSQL_PASSWORD'] ?? '',
+};
+const logger = createLogger({ service: 'db-test', level: 'silent' });
+
+/**
+ * A fresh schema for one test, dropped after it with every pool opened on it. `open` makes a new
+ * pool each call, which is how the tests stand in for several replicas of a service.
+ */
+async function freshDatabase(t: TestContext): Promise<{ open: (metrics?: DbMetrics) => Db }> {
+  const database = `koban_test_${randomBytes(6).toString('hex')}`;
+  await ensureDatabase({ ...server, database });
+  const pools: Db[] = [];
+  t.after(async () => {
+    await Promise.all(pools.map((db) => db.close()));
+    const admin = await createConnection(server);
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeId(database)}`);
+    } finally {
+      await admin.end();
+    }
+  });
+  return {
+    open: (metrics) => {
+      const db = createDb({ ...server, database, poolSize: 4, logger, ...(metrics ? { metrics } : {}) });
+      pools.push(db);
+      return db;
+    },
+  };
+}
+
+async function migrationsDir(t: TestContext, files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'koban-migrations-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await Promise.all(Object.entries(files).map(([name, sql]) => writeFile(join(dir, name), sql)));
+  return dir;
+}
+
+async function count(db: Db, sql: string, params: unknown[] = []): Promise<number> {
+  const rows = await db.query<RowDataPacket[]>(sql, params);
+  return Number(rows[0]?.['n']);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+const accountsMigrations = {
+  '0001_create_accounts.sql': [
+    '-- Money is BIGINT minor units.',
+    'CREATE TABLE accounts (',
+    '  id VARCHAR(32) NOT NULL PRIMARY KEY,',
+    '  balance BIGINT NOT NULL',
+    ');',
+    'CREATE TABLE seed_log (note VARCHAR(64) NOT NULL);',
+    '',
+  ].join('\n'),
+  // Not idempotent on purpose: applied twice, it would leave two rows.
+  '0002_seed.sql': "INSERT INTO seed_log (note) VALUES ('seeded');\n",
+};
+
+void describe('runMigrations', () => {
+  void it('applies each migration once when several runners start at the same time and again later', async (t) => {
+    const { open } = await freshDatabase(t);
+    const dir = await migrationsDir(t, accountsMigrations);
+
+    const replicas = [open(), open(), open()];
+    const results = await Promise.all(replicas.map((db) => runMigrations({ db, dir, logger })));
+    const again = await runMigrations({ db: replicas[0], dir, logger });
+
+    const db = replicas[0];
+    assert.deepEqual(results.flatMap((result) => result.applied).sort(), Object.keys(accountsMigrations));
+    assert.deepEqual(again.applied, []);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM seed_log'), 1);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM accounts'), 0);
+    const recorded = await db.query<RowDataPacket[]>(
+      'SELECT version, checksum, applied_at FROM schema_migrations',
+    );
+    for (const row of recorded) {
+      assert.match(String(row['checksum']), /^[0-9a-f]{64}$/);
+      assert.ok(row['applied_at'] instanceof Date);
+    }
+  });
+
+  void it('rejects an applied migration whose file was changed, naming the file', async (t) => {
+    const { open } = await freshDatabase(t);
+    const db = open();
+    const dir = await migrationsDir(t, accountsMigrations);
+    await runMigrations({ db, dir, logger });
+
+    await writeFile(join(dir, '0002_seed.sql'), "INSERT INTO seed_log (note) VALUES ('edited');\n");
+    await writeFile(join(dir, '0003_more.sql'), 'CREATE TABLE more_things (id BIGINT PRIMARY KEY);\n');
+
+    await assert.rejects(runMigrations({ db, dir, logger }), (err: unknown) => {
+      assert.ok(err instanceof MigrationError);
+      assert.equal(err.file, '0002_seed.sql');
+      assert.match(err.message, /0002_seed\.sql was changed/);
+      return true;
+    });
+    // Nothing new is applied while an old migration does not match.
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+  });
+
+  void it('reports a half-applied migration with the failing statement and does not record it', async (t) => {
+    const { open } = await freshDatabase(t);
+    const db = open();
+    const dir = await migrationsDir(t, {
+      '0001_broken.sql':
+        'CREATE TABLE first_half (id BIGINT PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n',
+    });
+
+    await assert.rejects(runMigrations({ db, dir, logger }), (err: unknown) => {
+      assert.ok(err instanceof MigrationError);
+      assert.equal(err.file, '0001_broken.sql');
+      assert.match(err.message, /statement 2 of 2/);
+      assert.equal((err.cause as { errno?: number }).errno, 1146);
+      return true;
+    });
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM schema_migrations'), 0);
+    assert.equal(
+      await count(
+        db,
+        'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+        ['first_half'],
+      ),
+      1,
+    );
+  });
+});
+
+void describe('Db', () => {
+  void it('returns BIGINT money as an exact decimal string', async (t) => {
+    const { open } = await freshDatabase(t);
+    const db = open();
+    await db.query('CREATE TABLE wallets (id VARCHAR(32) PRIMARY KEY, balance BIGINT NOT NULL)');
+    await db.query('INSERT INTO wallets VALUES (?, ?)', ['w', 9007199254740993n]);
+
+    const rows = await db.query<RowDataPacket[]>('SELECT balance FROM wallets WHERE id = ?', ['w']);
+    assert.equal(rows[0]?.['balance'], '9007199254740993');
+  });
+
+  void it(
+    'retries the victim of a real deadlock and commits each transaction exactly once',
+    { timeout: 30_000 },
+    async (t) => {
+      const commits: CommitInfo[] = [];
+      const retries: RetryInfo[] = [];
+      const { open } = await freshDatabase(t);
+      const db = open({ onCommit: (info) => commits.push(info), onRetry: (info) => retries.push(info) });
+      await db.query('CREATE TABLE accounts (id VARCHAR(32) PRIMARY KEY, balance BIGINT NOT NULL)');
+      await db.query('CREATE TABLE transfers (id VARCHAR(32) PRIMARY KEY, amount BIGINT NOT NULL)');
+      await db.query("INSERT INTO accounts VALUES ('a', 100), ('b', 100)");
+
+      // Each side locks its first row, waits until the other holds its own, then asks for the
+      // other's: a lock cycle the server must break by rolling one back with 1213.
+      const aLocked = deferred();
+      const bLocked = deferred();
+      const attempts = { ab: 0, ba: 0 };
+      const transfer = (
+        id: 'ab' | 'ba',
+        from: string,
+        to: string,
+        amount: number,
+        mine: ReturnType<typeof deferred>,
+        theirs: ReturnType<typeof deferred>,
+      ) =>
+        db.transaction(
+          async (conn) => {
+            attempts[id] += 1;
+            await conn.query('SELECT balance FROM accounts WHERE id = ? FOR UPDATE', [from]);
+            if (attempts[id] === 1) {
+              mine.resolve();
+              await theirs.promise;
+            }
+            await conn.query('SELECT balance FROM accounts WHERE id = ? FOR UPDATE', [to]);
+            await conn.query('UPDATE accounts SET balance = balance - ? WHERE id = ?', [amount, from]);
+            await conn.query('UPDATE accounts SET balance = balance + ? WHERE id = ?', [amount, to]);
+            await conn.query('INSERT INTO transfers (id, amount) VALUES (?, ?)', [id, amount]);
+            return id;
+          },
+          { label: `transfer-${id}` },
+        );
+
+      const results = await Promise.all([
+        transfer('ab', 'a', 'b', 10, aLocked, bLocked),
+        transfer('ba', 'b', 'a', 5, bLocked, aLocked),
+      ]);
+
+      assert.deepEqual(results, ['ab', 'ba']);
+      assert.deepEqual(
+        retries.map((retry) => [retry.errno, retry.code, retry.attempt]),
+        [[1213, 'ER_LOCK_DEADLOCK', 1]],
+      );
+      assert.deepEqual([attempts.ab, attempts.ba].sort(), [1, 2]);
+      assert.deepEqual(commits.map((commit) => commit.attempts).sort(), [1, 2]);
+      assert.ok(commits.every((commit) => commit.rowsAffected === 3));
+
+      const balances = await db.query<RowDataPacket[]>('SELECT id, balance FROM accounts ORDER BY id');
+      assert.deepEqual(
+        balances.map((row): unknown[] => [row['id'], row['balance']]),
+        [
+          ['a', '95'],
+          ['b', '105'],
+        ],
+      );
+      assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM transfers'), 2);
+    },
+  );
+
+  void it('rolls back and rethrows any other error unchanged, without retrying', async (t) => {
+    const retries: RetryInfo[] = [];
+    const { open } = await freshDatabase(t);
+    const db = open({ onRetry: (info) => retries.push(info) });
+    await db.query('CREATE TABLE payments (id VARCHAR(32) PRIMARY KEY, amount BIGINT NOT NULL)');
+    await db.query("INSERT INTO payments VALUES ('p1', 100)");
+
+    let attempts = 0;
+    let thrown: unknown;
+    await assert.rejects(
+      db.transaction(async (conn) => {
+        attempts += 1;
+        await conn.query("INSERT INTO payments VALUES ('p2', 200)");
+        try {
+          await conn.query("INSERT INTO payments VALUES ('p1', 300)");
+        } catch (err) {
+          thrown = err;
+          throw err;
+        }
+      }),
+      (err: unknown) => {
+        assert.equal(err, thrown);
+        assert.equal((err as { errno?: number }).errno, 1062);
+        return true;
+      },
+    );
+    assert.equal(attempts, 1);
+    assert.deepEqual(retries, []);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM payments'), 1);
+
+    const appError = new Error('insufficient funds is a value, but a bug is thrown');
+    await assert.rejects(
+      db.transaction(async (conn) => {
+        await conn.query<ResultSetHeader>("UPDATE payments SET amount = 0 WHERE id = 'p1'");
+        throw appError;
+      }),
+      (err: unknown) => err === appError,
+    );
+    assert.equal(await count(db, "SELECT COUNT(*) AS n FROM payments WHERE id = 'p1' AND amount = 100"), 1);
+  });
+
+  void it('gives up after maxAttempts and rethrows the last conflict', async (t) => {
+    const { open } = await freshDatabase(t);
+    const db = open();
+    let attempts = 0;
+    const conflict = Object.assign(new Error('Deadlock found'), {
+      errno: 1213,
+      code: 'ER_LOCK_DEADLOCK',
+      fatal: false,
+    });
+    await assert.rejects(
+      db.transaction(
+        () => {
+          attempts += 1;
+          return Promise.reject(conflict);
+        },
+        { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+      ),
+      (err: unknown) => err === conflict,
+    );
+    assert.equal(attempts, 3);
+  });
+});
