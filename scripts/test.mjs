@@ -70,9 +70,10 @@ if (stages.has('unit')) {
   nodeTest('unit-and-integration', [...unitTests, ...integrationTests], 2);
 }
 if (stages.has('e2e') && e2eTests.length > 0) {
-  const alreadyUp = run(process.execPath, ['--import', 'tsx', paths.waitHealthy, '--timeout-ms', '0'], {
-    allowFailure: true,
-  }) === 0;
+  const alreadyUp =
+    run(process.execPath, ['--import', 'tsx', paths.waitHealthy, '--timeout-ms', '0'], {
+      allowFailure: true,
+    }) === 0;
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'up.mjs')]);
   nodeTest('e2e', e2eTests, 1);
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'down.mjs')]);

@@ -8,7 +8,13 @@ const started = Date.now();
 run('bash', [paths.infraScript, 'ensure']);
 mkdirSync(paths.logs, { recursive: true });
 pm2(['start', paths.ecosystem, '--update-env']);
-run(process.execPath, ['--import', 'tsx', paths.waitHealthy, '--timeout-ms', process.env.UP_TIMEOUT_MS ?? '90000']);
+run(process.execPath, [
+  '--import',
+  'tsx',
+  paths.waitHealthy,
+  '--timeout-ms',
+  process.env.UP_TIMEOUT_MS ?? '90000',
+]);
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`Koban is up in ${seconds} s.

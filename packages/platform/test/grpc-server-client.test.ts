@@ -95,7 +95,8 @@ const ledgerErrorStatus = {
   account_not_found: grpc.status.NOT_FOUND,
 } as const;
 
-describe('gRPC server and client', () => {
+// A stuck call must fail the run quickly rather than wait for a connection to age out.
+describe('gRPC server and client', { timeout: 30_000 }, () => {
   const protos = loadProtos();
   const LedgerService = protos.koban.ledger.v1.LedgerService;
   const faults = createInMemoryFaultInjector();
@@ -313,7 +314,6 @@ describe('gRPC server and client', () => {
   describe('deadlines', () => {
     it('propagates the caller’s remaining budget to the calls a handler makes', async () => {
       const payment = client(createGrpcClient(LedgerService, paymentAddress, { timeoutMs: 800 }));
-      const sentAt = Date.now();
       const answer = await payment.getBalance({ accountId: 'acc-9' });
       assert.equal(answer.balance?.available, '1500');
       assert.ok(
@@ -322,9 +322,13 @@ describe('gRPC server and client', () => {
       );
       assert.ok(seenByLedger.deadline !== undefined, 'the ledger call had a deadline');
       const ledgerBudget = seenByLedger.deadline - seenByLedger.receivedAt;
-      // The ledger client's own timeout is 10 s: only propagation explains a budget under 800 ms.
+      // The ledger client's own timeout is 10 s: only propagation explains a budget under 800 ms,
+      // and the ledger never gets more time than payment had left (the wire rounds up to 1 ms).
       assert.ok(ledgerBudget > 0 && ledgerBudget <= 800, `ledger saw ${ledgerBudget} ms`);
-      assert.ok(seenByLedger.deadline <= sentAt + 800 + 50, 'the budget was not restarted downstream');
+      assert.ok(
+        ledgerBudget <= seenByPaymentBudgetMs + 1,
+        `ledger saw ${ledgerBudget} ms after payment's ${seenByPaymentBudgetMs}`,
+      );
     });
 
     it('fails a call at once when the request has no budget left, without reaching the server', async () => {
@@ -345,7 +349,8 @@ describe('gRPC server and client', () => {
       const ledger = client(createGrpcClient(LedgerService, ledgerAddress, { timeoutMs: 60_000 }));
       const start = Date.now();
       await runWithRequestContext({ deadline: start + 700 }, () => ledger.getBalance({ accountId: 'acc-1' }));
-      assert.ok(seenByLedger.deadline !== undefined && seenByLedger.deadline <= start + 700 + 50);
+      const propagated = (seenByLedger.deadline ?? Infinity) - seenByLedger.receivedAt;
+      assert.ok(propagated <= 700, `ledger saw ${propagated} ms`);
       await ledger.getBalance({ accountId: 'acc-1' }, { timeoutMs: 300 });
       const budget = (seenByLedger.deadline ?? Infinity) - seenByLedger.receivedAt;
       assert.ok(budget <= 300, `ledger saw ${budget} ms`);
@@ -491,7 +496,7 @@ describe('gRPC server and client', () => {
   });
 });
 
-describe('gRPC server shutdown', () => {
+describe('gRPC server shutdown', { timeout: 30_000 }, () => {
   it('reports NOT_SERVING to health watchers, then cancels calls left after the grace period', async () => {
     const { logger } = capturedLogger('shutdown');
     const server = createGrpcServer({

@@ -1,5 +1,11 @@
 // Composition root of the bank-integration service: config, stores, gRPC server, graceful shutdown.
-import { createGrpcServer, listBreakers, parseConfigOrExit, shutdownOrder, startServiceRuntime } from '@koban/platform';
+import {
+  createGrpcServer,
+  listBreakers,
+  parseConfigOrExit,
+  shutdownOrder,
+  startServiceRuntime,
+} from '@koban/platform';
 import { configSchema } from './config.js';
 
 const config = parseConfigOrExit('bank-integration', configSchema);
@@ -18,5 +24,9 @@ const server = createGrpcServer({
   listBreakers,
 });
 const port = await server.listen(config.GRPC_PORT);
-shutdown.onShutdown('grpc-server', () => server.shutdown(config.SHUTDOWN_GRACE_MS), shutdownOrder.stopAccepting);
+shutdown.onShutdown(
+  'grpc-server',
+  () => server.shutdown(config.SHUTDOWN_GRACE_MS),
+  shutdownOrder.stopAccepting,
+);
 logger.info({ port }, 'bank-integration serving gRPC');

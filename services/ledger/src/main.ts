@@ -1,6 +1,12 @@
 // Composition root of the ledger service: config, stores, gRPC server, graceful shutdown.
 import { fileURLToPath } from 'node:url';
-import { createGrpcServer, listBreakers, parseConfigOrExit, shutdownOrder, startServiceRuntime } from '@koban/platform';
+import {
+  createGrpcServer,
+  listBreakers,
+  parseConfigOrExit,
+  shutdownOrder,
+  startServiceRuntime,
+} from '@koban/platform';
 import { configSchema } from './config.js';
 
 const config = parseConfigOrExit('ledger', configSchema);
@@ -20,5 +26,9 @@ const server = createGrpcServer({
   listBreakers,
 });
 const port = await server.listen(config.GRPC_PORT);
-shutdown.onShutdown('grpc-server', () => server.shutdown(config.SHUTDOWN_GRACE_MS), shutdownOrder.stopAccepting);
+shutdown.onShutdown(
+  'grpc-server',
+  () => server.shutdown(config.SHUTDOWN_GRACE_MS),
+  shutdownOrder.stopAccepting,
+);
 logger.info({ port }, 'ledger serving gRPC');

@@ -1,1 +1,12 @@
-export { ConfigError, parseConfig, parseConfigOrExit, envInt, envBool, envList, commonEnv, grpcPortEnv, addressEnv, logLevelSchema } from './config.js';
+export {
+  ConfigError,
+  parseConfig,
+  parseConfigOrExit,
+  envInt,
+  envBool,
+  envList,
+  commonEnv,
+  grpcPortEnv,
+  addressEnv,
+  logLevelSchema,
+} from './config.js';

@@ -97,7 +97,10 @@ export interface GrpcServer {
    * a required dependency is down.
    */
   setServingStatus(service: string, status: ServingStatus): void;
-  /** Binds and starts serving; resolves with the bound port (useful with port 0). */
+  /**
+   * Binds and starts serving, then marks every service SERVING; resolves with the bound port
+   * (useful with port 0).
+   */
   listen(port: number): Promise<number>;
   /**
    * Marks everything NOT_SERVING, stops accepting calls and lets calls in flight finish for up to
@@ -154,7 +157,8 @@ function toBreaker(name: string, report: BreakerReport, serviceName: string): Br
  * into INTERNAL with a generic message, logged once with the trace id.
  */
 export function createGrpcServer<Code extends string>(options: GrpcServerOptions<Code>): GrpcServer {
-  const { serviceName, logger } = options;
+  const { serviceName } = options;
+  const logger = options.logger.child({ component: 'grpc-server' });
   const server = new grpc.Server({ ...defaultServerOptions, ...options.serverOptions });
   const health = new healthCheck.HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

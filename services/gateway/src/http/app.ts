@@ -52,18 +52,31 @@ export function buildHttpApp(deps: HttpAppDeps) {
       return reply.code(error.statusCode).send(errorBody(error, ids));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody({ code: 'payload_too_large', message: 'request body exceeds 64 KiB' }, ids));
-    }
-    if (error.statusCode === 400 || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code?.startsWith('FST_ERR_CTP')) {
       return reply
-        .code(400)
-        .send(errorBody({ code: 'invalid_request', message: 'malformed request body', details: { reason: error.message } }, ids));
+        .code(413)
+        .send(errorBody({ code: 'payload_too_large', message: 'request body exceeds 64 KiB' }, ids));
+    }
+    if (
+      error.statusCode === 400 ||
+      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+      error.code?.startsWith('FST_ERR_CTP')
+    ) {
+      return reply.code(400).send(
+        errorBody(
+          {
+            code: 'invalid_request',
+            message: 'malformed request body',
+            details: { reason: error.message },
+          },
+          ids,
+        ),
+      );
     }
     request.log.error({ err: error, trace_id: ids.traceId }, 'unhandled error');
     return reply.code(500).send(errorBody({ code: 'internal', message: 'internal error' }, ids));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     const entries = await Promise.all(
