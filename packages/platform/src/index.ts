@@ -9,3 +9,4 @@ export * from './lifecycle/index.js';
 export * from './grpc/index.js';
 export * from './events/index.js';
 export * from './service/index.js';
+export * from './outbox/index.js';

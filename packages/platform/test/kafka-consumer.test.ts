@@ -1,8 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import {
   createConnection,
@@ -32,35 +32,6 @@ const server = {
 };
 const logger = createLogger({ service: 'kafka-consumer-test', level: 'silent' });
 
-/**
- * Context propagation across awaits, as the OpenTelemetry SDK would register it. No tracer
- * provider is registered: spans stay non-recording and carry their parent's trace id.
- */
-class AsyncLocalStorageContextManager implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
-  active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(_ctx: Context, target: T): T {
-    return target;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.storage.disable();
-    return this;
-  }
-}
-
 async function pollUntil<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
@@ -82,6 +53,7 @@ async function committedOffset(admin: Admin, groupId: string, topic: string): Pr
 
 void describe('runIdempotentConsumer against Kafka and MariaDB', () => {
   const database = `koban_test_${randomBytes(6).toString('hex')}`;
+  // No tracer provider is registered: spans stay non-recording and carry their parent's trace id.
   const contextManager = new AsyncLocalStorageContextManager();
   let kafka: Kafka;
   let admin: Admin;
@@ -154,7 +126,7 @@ void describe('runIdempotentConsumer against Kafka and MariaDB', () => {
   };
 
   before(async () => {
-    context.setGlobalContextManager(contextManager);
+    context.setGlobalContextManager(contextManager.enable());
     const admin0 = await createConnection(server);
     try {
       await admin0.query(`CREATE DATABASE ${admin0.escapeId(database)}`);
@@ -180,6 +152,7 @@ void describe('runIdempotentConsumer against Kafka and MariaDB', () => {
       await admin0.end();
     }
     context.disable();
+    contextManager.disable();
   });
 
   void it('runs the handler in the trace the event was produced in', async (t) => {

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, before, after, describe, it } from 'node:test';
-import {
-  ROOT_CONTEXT,
-  TraceFlags,
-  context,
-  trace,
-  type Context,
-  type ContextManager,
-  type MetricAttributes,
-} from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, context, trace, type MetricAttributes } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import { createLogger } from '../logging/index.js';
@@ -22,38 +14,6 @@ import {
   type DependencyPolicy,
   type DependencyPolicyOptions,
 } from './dependency-policy.js';
-
-// The OpenTelemetry SDK registers an AsyncLocalStorage context manager in every service; the
-// package that provides it is not a dependency of the platform, so the tests bring the same idea.
-class TestContextManager implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
-
-  active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
-  }
-
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
-  }
-
-  bind<T>(_ctx: Context, target: T): T {
-    return target;
-  }
-
-  enable(): this {
-    return this;
-  }
-
-  disable(): this {
-    this.storage.disable();
-    return this;
-  }
-}
 
 class TestMetricReader extends MetricReader {
   protected override onShutdown(): Promise<void> {
@@ -376,9 +336,12 @@ describe('createDependencyPolicy: timeouts', () => {
 });
 
 describe('createDependencyPolicy: trace ids', () => {
-  const manager = new TestContextManager();
-  before(() => assert.equal(context.setGlobalContextManager(manager), true));
-  after(() => context.disable());
+  const contextManager = new AsyncLocalStorageContextManager();
+  before(() => assert.equal(context.setGlobalContextManager(contextManager.enable()), true));
+  after(() => {
+    context.disable();
+    contextManager.disable();
+  });
 
   const inSpan = <T>(traceId: string, fn: () => Promise<T>): Promise<T> =>
     context.with(
