@@ -21,7 +21,8 @@ const { values } = parseArgs({ options: { 'timeout-ms': { type: 'string', defaul
 const deadline = Date.now() + Number(values['timeout-ms']);
 
 const checks = services.map((service) => {
-  if (service.grpcPort !== undefined) {
+  // The gateway's /readyz covers its own gRPC port and its dependencies; others answer health.
+  if (service.httpPort === undefined && service.grpcPort !== undefined) {
     const probe = createHealthProbe(`127.0.0.1:${service.grpcPort}`, 500);
     return { name: service.name, check: () => probe.check(), close: () => probe.close() };
   }
