@@ -1,16 +1,11 @@
 // Composition root of the fraud service: config, stores, gRPC server, graceful shutdown.
 import { fileURLToPath } from 'node:url';
-import {
-  createGrpcServer,
-  listBreakers,
-  parseConfigOrExit,
-  shutdownOrder,
-  startServiceRuntime,
-} from '@koban/platform';
-import { configSchema } from './config.js';
+import { listBreakers, parseConfigOrExit, shutdownOrder, startServiceRuntime } from '@koban/platform';
+import { configSchema, fraudLimits } from './config.js';
+import { createFraudServer } from './fraud-server.js';
 
 const config = parseConfigOrExit('fraud', configSchema);
-const { logger, shutdown } = await startServiceRuntime({
+const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   service: 'fraud',
   config,
   database: {
@@ -19,16 +14,12 @@ const { logger, shutdown } = await startServiceRuntime({
   },
 });
 
-const server = createGrpcServer({
-  serviceName: 'fraud',
-  logger,
-  domainErrorStatus: {},
-  listBreakers,
-});
+const limits = fraudLimits(config);
+const server = createFraudServer({ db, redis, logger, limits, listBreakers });
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',
   () => server.shutdown(config.SHUTDOWN_GRACE_MS),
   shutdownOrder.stopAccepting,
 );
-logger.info({ port }, 'fraud serving gRPC');
+logger.info({ port, limits }, 'fraud serving gRPC');

@@ -1,16 +1,23 @@
-// Composition root of the ledger service: config, stores, gRPC server, graceful shutdown.
+// Composition root of the ledger service: config, stores, services, gRPC server, graceful shutdown.
 import { fileURLToPath } from 'node:url';
 import {
   createGrpcServer,
   listBreakers,
+  loadProtos,
   parseConfigOrExit,
   shutdownOrder,
   startServiceRuntime,
 } from '@koban/platform';
+import { createAccountService } from './accounts/account-service.js';
+import { createAccountStore } from './accounts/account-store.js';
+import { createBalanceCache } from './balance/balance-cache.js';
 import { configSchema } from './config.js';
+import { createLedgerHandlers, ledgerErrorStatus } from './ledger-grpc.js';
+import { createTransferService } from './transfers/transfer-service.js';
+import { createTransferStore } from './transfers/transfer-store.js';
 
 const config = parseConfigOrExit('ledger', configSchema);
-const { logger, shutdown } = await startServiceRuntime({
+const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   service: 'ledger',
   config,
   database: {
@@ -19,12 +26,33 @@ const { logger, shutdown } = await startServiceRuntime({
   },
 });
 
+const balanceCache = createBalanceCache({ redis, logger, ttlSeconds: config.BALANCE_CACHE_TTL_SECONDS });
+const accountStore = createAccountStore(db);
+const accounts = createAccountService({ store: accountStore, balanceCache, logger });
+const transfers = createTransferService({
+  store: createTransferStore(db),
+  accounts: accountStore,
+  balanceCache,
+  logger,
+});
+
 const server = createGrpcServer({
   serviceName: 'ledger',
   logger,
-  domainErrorStatus: {},
+  domainErrorStatus: ledgerErrorStatus,
   listBreakers,
 });
+server.addService(
+  loadProtos().koban.ledger.v1.LedgerService.service,
+  createLedgerHandlers({ accounts, transfers }),
+);
+// Before serving: LookupAccount of a settlement account must find it from the first call.
+const systemAccounts = await accounts.openSystemAccounts();
+logger.info(
+  { accounts: systemAccounts.map(({ accountId, ownerId }) => ({ accountId, ownerId })) },
+  'system settlement accounts ready',
+);
+
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',

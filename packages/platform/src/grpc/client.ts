@@ -88,8 +88,6 @@ export type GrpcClient<Definition> = {
   close(): void;
 };
 
-const neverAborted = new AbortController().signal;
-
 function isIdempotentInProto(method: unknown): boolean {
   const level = (method as { options?: { idempotency_level?: unknown } }).options?.idempotency_level;
   return level === 'IDEMPOTENT' || level === 'NO_SIDE_EFFECTS';
@@ -212,7 +210,8 @@ export function createGrpcClient<Definition extends grpc.ServiceDefinition>(
       const idempotent = callOptions.idempotent ?? idempotentInProto;
       const outcome = options.policy
         ? await options.policy.execute(({ signal }) => attempt(request, callOptions, signal), { idempotent })
-        : await attempt(request, callOptions, neverAborted);
+        : // A signal per call: one shared never-aborted signal would collect a listener per call.
+          await attempt(request, callOptions, new AbortController().signal);
       if (outcome.ok) return outcome.value;
       throw outcome.error;
     };

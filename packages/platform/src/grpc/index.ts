@@ -1,3 +1,5 @@
+/** gRPC status codes, re-exported so services need no direct dependency on @grpc/grpc-js. */
+export { status as GrpcStatus } from '@grpc/grpc-js';
 export { DomainError } from './domain-error.js';
 export {
   ERROR_CODE_METADATA_KEY,

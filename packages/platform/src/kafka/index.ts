@@ -19,3 +19,5 @@ export {
   injectTraceHeaders,
 } from './trace-headers.js';
 export type { EventHeaders } from './trace-headers.js';
+export { ensureTopics } from './topics-admin.js';
+export type { EnsureTopicsOptions } from './topics-admin.js';

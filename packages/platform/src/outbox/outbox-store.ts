@@ -55,7 +55,7 @@ const w3c = new W3CTraceContextPropagator();
 function activeTraceHeaders(): { traceparent?: string; tracestate?: string } {
   const carrier: Record<string, string> = {};
   w3c.inject(context.active(), carrier, {
-    set: (target, key, value) => {
+    set: (target: Record<string, string>, key, value) => {
       target[key] = value;
     },
   });
