@@ -52,7 +52,9 @@ const payment = await api<{ paymentId: string; status: string; cashback: { statu
   { token: alice.token, idempotencyKey: newKey(), body: { userId: alice.userId, qrPayload: payload } },
 );
 check(payment, 201);
-console.log(`   payment ${payment.body.paymentId}: ${payment.body.status}, cashback ${payment.body.cashback.status}`);
+console.log(
+  `   payment ${payment.body.paymentId}: ${payment.body.status}, cashback ${payment.body.cashback.status}`,
+);
 await showBalances(alice, bob, shop);
 
 step(`Alice sends Bob ${yen(2_000)} for lunch`);

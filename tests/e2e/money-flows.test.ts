@@ -26,13 +26,20 @@ interface Payment {
 }
 
 interface ErrorBody {
-  error: { code: string; message: string; requestId: string; traceId: string; details?: Record<string, unknown> };
+  error: {
+    code: string;
+    message: string;
+    requestId: string;
+    traceId: string;
+    details?: Record<string, unknown>;
+  };
 }
 
-function pay(user: TestUser, body: Record<string, unknown>, idempotencyKey: string | undefined = newKey()) {
+/** Pays with a fresh idempotency key, the given one, or (null) none at all. */
+function pay(user: TestUser, body: Record<string, unknown>, idempotencyKey: string | null = newKey()) {
   return api<Payment & ErrorBody>('POST', '/v1/payments', {
     token: user.token,
-    idempotencyKey,
+    idempotencyKey: idempotencyKey ?? undefined,
     body: { userId: user.userId, ...body },
   });
 }
@@ -75,17 +82,31 @@ describe('the demo happy path', () => {
     assert.equal((await userBalance(alice)).available, 7_500);
     assert.equal(await merchantBalance(shop), 2_500);
 
-    const seenByPayer = await api<Payment>('GET', `/v1/payments/${byDynamicQr.body.paymentId}`, { token: alice.token });
+    const seenByPayer = await api<Payment>('GET', `/v1/payments/${byDynamicQr.body.paymentId}`, {
+      token: alice.token,
+    });
     assert.equal(seenByPayer.status, 200);
     assert.equal(seenByPayer.body.paymentId, byDynamicQr.body.paymentId);
-    const seenByPayee = await api<Payment>('GET', `/v1/payments/${byDynamicQr.body.paymentId}`, { token: shop.apiKey });
+    const seenByPayee = await api<Payment>('GET', `/v1/payments/${byDynamicQr.body.paymentId}`, {
+      token: shop.apiKey,
+    });
     assert.equal(seenByPayee.status, 200);
 
-    const transfer = await api<{ transferId: string; status: string; amount: number }>('POST', '/v1/transfers', {
-      token: alice.token,
-      idempotencyKey: newKey(),
-      body: { fromUserId: alice.userId, toUserId: bob.userId, amount: 2_000, currency: 'JPY', message: 'lunch' },
-    });
+    const transfer = await api<{ transferId: string; status: string; amount: number }>(
+      'POST',
+      '/v1/transfers',
+      {
+        token: alice.token,
+        idempotencyKey: newKey(),
+        body: {
+          fromUserId: alice.userId,
+          toUserId: bob.userId,
+          amount: 2_000,
+          currency: 'JPY',
+          message: 'lunch',
+        },
+      },
+    );
     assert.equal(transfer.status, 201, JSON.stringify(transfer.body));
     assert.equal(transfer.body.status, 'COMPLETED');
     assert.equal((await userBalance(alice)).available, 5_500);
@@ -141,7 +162,11 @@ describe('idempotency', () => {
     const responses = await Promise.all(Array.from({ length: 50 }, () => pay(payer, body, key)));
     const created = responses.filter((r) => r.status === 201);
     const inProgress = responses.filter((r) => r.status === 409);
-    assert.equal(created.length + inProgress.length, 50, `statuses: ${responses.map((r) => r.status).join(',')}`);
+    assert.equal(
+      created.length + inProgress.length,
+      50,
+      `statuses: ${responses.map((r) => r.status).join(',')}`,
+    );
     for (const response of inProgress) assert.equal(response.body.error.code, 'idempotency_in_progress');
     assert.ok(created.length >= 1);
     assert.equal(new Set(created.map((r) => r.body.paymentId)).size, 1, 'every success is the same payment');
@@ -169,7 +194,9 @@ describe('no overdraft under concurrency', () => {
     const shop = await createMerchant();
     await creditWallet(payer.userId, 1_000);
     const responses = await Promise.all(
-      Array.from({ length: 40 }, () => pay(payer, { merchantId: shop.merchantId, amount: 100, currency: 'JPY' })),
+      Array.from({ length: 40 }, () =>
+        pay(payer, { merchantId: shop.merchantId, amount: 100, currency: 'JPY' }),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 201).length, 10, `statuses: ${statuses.join(',')}`);
@@ -212,14 +239,16 @@ describe('error rows of API.md', () => {
   it('400 idempotency_key_required, 401 unauthenticated, 413 for a body over 64 KiB', async () => {
     const user = await createUser();
     const shop = await createMerchant();
-    const noKey = await pay(user, { merchantId: shop.merchantId, amount: 100, currency: 'JPY' }, undefined);
+    const noKey = await pay(user, { merchantId: shop.merchantId, amount: 100, currency: 'JPY' }, null);
     assert.equal(noKey.status, 400);
     assert.equal(noKey.body.error.code, 'idempotency_key_required');
 
     const noToken = await api<ErrorBody>('GET', `/v1/users/${user.userId}/balance`);
     assert.equal(noToken.status, 401);
     assert.equal(noToken.body.error.code, 'unauthenticated');
-    const badToken = await api<ErrorBody>('GET', `/v1/users/${user.userId}/balance`, { token: 'not-a-token' });
+    const badToken = await api<ErrorBody>('GET', `/v1/users/${user.userId}/balance`, {
+      token: 'not-a-token',
+    });
     assert.equal(badToken.status, 401);
 
     const huge = await api<ErrorBody>('POST', '/v1/transfers', {

@@ -40,15 +40,16 @@ describe('payment events through the outbox', () => {
       assigned = true;
     });
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
+      eachMessage: ({ message }) => {
+        if (!message.value) return Promise.resolve();
         const envelope = decodeEnvelope(message.value);
         const completed = envelope.paymentCompleted;
-        if (!completed) return;
+        if (!completed) return Promise.resolve();
         const entry = seen.get(completed.paymentId) ?? { eventIds: new Set<string>(), records: 0 };
         entry.eventIds.add(message.headers?.['event-id']?.toString() ?? envelope.eventId);
         entry.records += 1;
         seen.set(completed.paymentId, entry);
+        return Promise.resolve();
       },
     });
     await eventually('consumer group join', 30_000, () => Promise.resolve(assigned));
@@ -70,18 +71,38 @@ describe('payment events through the outbox', () => {
       });
 
     const before = paymentPid();
-    const firstWave = Promise.all(Array.from({ length: 30 }, pay));
-    // Kill while the first wave is in flight: some payments are committed with their outbox
-    // rows not yet published (or published but not yet marked sent).
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    process.kill(before, 'SIGKILL');
-    const completed = (await firstWave).filter((r) => r.status === 201).map((r) => r.body.paymentId);
+    // Five clients pay one after another; once 20 payments have completed the payment process
+    // (and its relay) is killed with others in flight, so some committed outbox rows have not
+    // been published, or published and not yet marked sent.
+    const completed: string[] = [];
+    let killed = false;
+    const client = async () => {
+      for (let i = 0; i < 12; i += 1) {
+        const response = await pay();
+        if (response.status === 201) completed.push(response.body.paymentId);
+        if (!killed && completed.length >= 20) {
+          killed = true;
+          process.kill(before, 'SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 5 }, client));
+    assert.ok(killed, 'the payment process was killed mid-stream');
 
     await eventually('payment restart', 30_000, async () => {
       const pid = paymentPid();
       if (pid <= 0 || pid === before) return false;
-      const ready = await fetch(`${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/readyz`).catch(() => null);
+      const ready = await fetch(`${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/readyz`).catch(
+        () => null,
+      );
       return ready?.status === 200;
+    });
+    // The gateway's breaker on payment may have opened during the outage: it answers 503 at
+    // once until its half-open trial succeeds, so wait for the first payment to go through.
+    await eventually('payments flowing again', 30_000, async () => {
+      const response = await pay();
+      if (response.status === 201) completed.push(response.body.paymentId);
+      return response.status === 201;
     });
     const secondWave = await Promise.all(Array.from({ length: 10 }, pay));
     for (const response of secondWave) assert.equal(response.status, 201, JSON.stringify(response.body));
@@ -92,7 +113,11 @@ describe('payment events through the outbox', () => {
     );
     for (const id of completed) {
       const entry = seen.get(id);
-      assert.equal(entry?.eventIds.size, 1, `payment ${id} was published under ${entry?.eventIds.size} event ids`);
+      assert.equal(
+        entry?.eventIds.size,
+        1,
+        `payment ${id} was published under ${entry?.eventIds.size} event ids`,
+      );
     }
     const redelivered = completed.filter((id) => (seen.get(id)?.records ?? 0) > 1).length;
     console.log(

@@ -5,7 +5,15 @@
 //   RATE=50 DURATION_S=20 PAYERS=100 pnpm bench:payments
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
-import { api, createMerchant, createQr, createUser, creditWallet, gatewayUrl, newKey } from '../support/api-client.js';
+import {
+  api,
+  createMerchant,
+  createQr,
+  createUser,
+  creditWallet,
+  gatewayUrl,
+  newKey,
+} from '../support/api-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +37,11 @@ for (let i = 0; i < payerCount; i += 1) {
   payers.push(payer);
 }
 
-const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const latency = hdr.build({
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 60_000_000,
+  numberOfSignificantValueDigits: 3,
+});
 const statuses = new Map<number, number>();
 const total = Math.round(rate * durationS);
 const intervalMs = 1_000 / rate;
@@ -41,7 +53,7 @@ for (let i = 0; i < total; i += 1) {
   const due = started + i * intervalMs;
   const wait = due - performance.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  const payer = payers[i % payers.length]!;
+  const payer = payers[i % payers.length];
   // Latency is measured from the scheduled send time, so a stalled client cannot hide queueing
   // (coordinated omission).
   inFlight.push(

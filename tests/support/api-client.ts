@@ -62,13 +62,15 @@ export interface TestMerchant {
 
 export async function createUser(displayName = `user-${randomUUID().slice(0, 8)}`): Promise<TestUser> {
   const response = await api<TestUser>('POST', '/v1/users', { body: { displayName } });
-  if (response.status !== 201) throw new Error(`create user: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`create user: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
 export async function createMerchant(name = `shop-${randomUUID().slice(0, 8)}`): Promise<TestMerchant> {
   const response = await api<TestMerchant>('POST', '/v1/merchants', { body: { name, mcc: '5812' } });
-  if (response.status !== 201) throw new Error(`create merchant: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`create merchant: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
@@ -82,13 +84,16 @@ export async function creditWallet(userId: string, amount: number): Promise<void
   if (response.status !== 201) throw new Error(`credit: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
-export async function userBalance(user: TestUser): Promise<{ available: number; points: number; stale: boolean }> {
+export async function userBalance(
+  user: TestUser,
+): Promise<{ available: number; points: number; stale: boolean }> {
   const response = await api<{ available: number; points: number; stale: boolean }>(
     'GET',
     `/v1/users/${user.userId}/balance`,
     { token: user.token },
   );
-  if (response.status !== 200) throw new Error(`balance: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`balance: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
@@ -96,7 +101,8 @@ export async function merchantBalance(merchant: TestMerchant): Promise<number> {
   const response = await api<{ available: number }>('GET', `/v1/merchants/${merchant.merchantId}/balance`, {
     token: merchant.apiKey,
   });
-  if (response.status !== 200) throw new Error(`balance: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`balance: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body.available;
 }
 
@@ -110,7 +116,11 @@ export async function createQr(merchant: TestMerchant, amount?: number): Promise
 }
 
 /** Polls `condition` until it is true or the time is up; no fixed sleeps. */
-export async function eventually(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
+export async function eventually(
+  what: string,
+  timeoutMs: number,
+  condition: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);

@@ -1,20 +1,66 @@
-// Composition root of the gateway: config, Redis, clients of payment and ledger, the HTTP API.
-import { createHealthProbe, parseConfigOrExit, shutdownOrder, startServiceRuntime } from '@koban/platform';
+// Composition root of the gateway: config, its schema and Redis, one resilience policy per
+// downstream, the clients of payment and ledger, PartyService over gRPC, the HTTP API.
+import { fileURLToPath } from 'node:url';
+import {
+  createDependencyPolicy,
+  createGrpcServer,
+  createHealthProbe,
+  dependencyPresets,
+  listBreakers,
+  loadProtos,
+  parseConfigOrExit,
+  presetOptions,
+  shutdownOrder,
+  startServiceRuntime,
+} from '@koban/platform';
 import { configSchema } from './config.js';
-import { buildHttpApp } from './http/app.js';
+import { createLedgerClient, createPaymentClient } from './downstream-clients.js';
+import { buildGatewayApp } from './gateway-app.js';
+import { partyErrorStatus, partyGrpcHandlers } from './parties/party-grpc.js';
 
 const config = parseConfigOrExit('gateway', configSchema);
-const { logger, shutdown } = await startServiceRuntime({ service: 'gateway', config, database: false });
-
-const paymentHealth = createHealthProbe(config.PAYMENT_ADDR);
-const ledgerHealth = createHealthProbe(config.LEDGER_ADDR);
-shutdown.onShutdown('health-probes', () => {
-  paymentHealth.close();
-  ledgerHealth.close();
+const { logger, shutdown, redis, db } = await startServiceRuntime<true>({
+  service: 'gateway',
+  config,
+  database: {
+    name: config.MYSQL_DATABASE,
+    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
+  },
 });
 
-const app = buildHttpApp({
+// One policy per downstream, shared by every call to it: a breaker must see them all.
+const paymentPolicy = createDependencyPolicy(
+  presetOptions(dependencyPresets.gatewayToPayment, 'gateway', { timeoutMs: config.PAYMENT_TIMEOUT_MS }),
+  { logger },
+);
+const ledgerPolicy = createDependencyPolicy(
+  presetOptions(dependencyPresets.gatewayToLedger, 'gateway', { timeoutMs: config.LEDGER_TIMEOUT_MS }),
+  { logger },
+);
+const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger });
+
+const payment = createPaymentClient(config.PAYMENT_ADDR, paymentPolicy, config.PAYMENT_TIMEOUT_MS);
+const ledger = createLedgerClient(config.LEDGER_ADDR, ledgerPolicy, config.LEDGER_TIMEOUT_MS);
+const paymentHealth = createHealthProbe(config.PAYMENT_ADDR);
+const ledgerHealth = createHealthProbe(config.LEDGER_ADDR);
+shutdown.onShutdown('grpc-clients', () => {
+  for (const client of [payment, ledger, paymentHealth, ledgerHealth]) client.close();
+});
+
+const { app, parties } = buildGatewayApp({
   logger,
+  db,
+  redis,
+  redisPolicy,
+  payment,
+  ledger,
+  settings: {
+    adminToken: config.ADMIN_TOKEN,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxInFlightRequests: config.MAX_IN_FLIGHT_REQUESTS,
+    tokenCacheTtlSeconds: config.TOKEN_CACHE_TTL_SECONDS,
+    balanceCacheTtlSeconds: config.BALANCE_CACHE_TTL_SECONDS,
+  },
   // Redis is left out on purpose: it has fallbacks, and failing readiness on it would take
   // every replica out of service at once.
   readinessChecks: {
@@ -22,6 +68,21 @@ const app = buildHttpApp({
     ledger: () => ledgerHealth.check(),
   },
 });
+
+const grpcServer = createGrpcServer({
+  serviceName: 'gateway',
+  logger,
+  domainErrorStatus: partyErrorStatus,
+  listBreakers,
+});
+grpcServer.addService(loadProtos().koban.gateway.v1.PartyService.service, partyGrpcHandlers(parties));
+const grpcPort = await grpcServer.listen(config.GRPC_PORT);
+shutdown.onShutdown(
+  'grpc-server',
+  () => grpcServer.shutdown(config.SHUTDOWN_GRACE_MS),
+  shutdownOrder.stopAccepting,
+);
+
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 shutdown.onShutdown('http-server', () => app.close(), shutdownOrder.stopAccepting);
-logger.info({ port: config.HTTP_PORT }, 'gateway serving HTTP');
+logger.info({ httpPort: config.HTTP_PORT, grpcPort }, 'gateway serving HTTP and PartyService');

@@ -1,32 +1,99 @@
-// Composition root of the payment service: config, stores, gRPC server, graceful shutdown.
+// Composition root of the payment service, in start-up order: config, runtime (logger, shutdown,
+// schema and migrations, Redis), one resilience policy per downstream, the downstream clients,
+// the features, the gRPC server, the sweeper. Shutdown runs the other way round.
+import { fileURLToPath } from 'node:url';
 import {
+  createDependencyPolicy,
+  createGrpcClient,
+  createKafka,
   createGrpcServer,
+  dependencyPresets,
   listBreakers,
+  loadProtos,
   parseConfigOrExit,
+  presetOptions,
   shutdownOrder,
+  startOutboxPublishing,
   startServiceRuntime,
+  topics,
 } from '@koban/platform';
+import { createPaymentApp } from './app.js';
 import { configSchema } from './config.js';
+import { paymentErrorStatus } from './grpc-api.js';
 
 const config = parseConfigOrExit('payment', configSchema);
-const { logger, shutdown } = await startServiceRuntime({
+const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   service: 'payment',
   config,
   database: {
     name: config.MYSQL_DATABASE,
+    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
   },
+});
+
+// One policy per downstream, shared by every call to it: a breaker must see all of them.
+const ledgerPolicy = createDependencyPolicy(presetOptions(dependencyPresets.paymentToLedger, 'payment'), {
+  logger,
+});
+const fraudPolicy = createDependencyPolicy(presetOptions(dependencyPresets.paymentToFraud, 'payment'), {
+  logger,
+});
+const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'payment'), { logger });
+
+const protos = loadProtos();
+const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, config.LEDGER_ADDR, {
+  timeoutMs: dependencyPresets.paymentToLedger.timeoutMs,
+  policy: ledgerPolicy,
+});
+// No policy on the fraud client itself: the risk check wraps each call in the fraud policy's
+// withFallback, so that a slow or failing fraud service answers the local rule instead.
+const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, config.FRAUD_ADDR, {
+  timeoutMs: dependencyPresets.paymentToFraud.timeoutMs,
+});
+shutdown.onShutdown('grpc-clients', () => {
+  ledgerClient.close();
+  fraudClient.close();
+});
+
+const app = createPaymentApp({
+  config,
+  db,
+  redis,
+  ledgerClient,
+  fraudClient,
+  fraudPolicy,
+  redisPolicy,
+  logger,
 });
 
 const server = createGrpcServer({
   serviceName: 'payment',
   logger,
-  domainErrorStatus: {},
+  domainErrorStatus: paymentErrorStatus,
   listBreakers,
 });
+server.addService(protos.koban.payment.v1.PaymentService.service, app.handlers);
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',
   () => server.shutdown(config.SHUTDOWN_GRACE_MS),
   shutdownOrder.stopAccepting,
 );
-logger.info({ port }, 'payment serving gRPC');
+
+// Started once serving: it finishes what earlier processes left PENDING. It stops before the
+// database and the clients it uses close.
+if (config.SWEEPER_ENABLED) {
+  app.sweeper.start();
+  shutdown.onShutdown('sweeper', () => app.sweeper.stop(), shutdownOrder.drain);
+}
+// Publishes the outbox to Kafka; payments do not wait for it, and events wait while Kafka is down.
+const outbox = startOutboxPublishing({
+  kafka: createKafka({ clientId: 'payment', brokers: config.KAFKA_BROKERS, logger }),
+  db,
+  logger,
+  topics: [topics.payments, topics.cashback],
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+});
+shutdown.onShutdown('outbox-publishing', () => outbox.stop(), shutdownOrder.drain);
+logger.info({ port, sweeper: config.SWEEPER_ENABLED }, 'payment serving gRPC');

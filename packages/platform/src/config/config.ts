@@ -73,6 +73,9 @@ export const commonEnv = {
   MYSQL_POOL_SIZE: envInt().min(1).max(1000).default(10),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   KAFKA_BROKERS: envList().default(['127.0.0.1:9092']),
+  /** Used when a service creates a missing topic (production: 3 replicas, see deploy/k8s). */
+  KAFKA_TOPIC_PARTITIONS: envInt().min(1).max(1000).default(3),
+  KAFKA_REPLICATION_FACTOR: envInt().min(1).max(10).default(1),
   FAULTS_ENABLED: envBool().default(false),
   METRICS_PORT: envInt().min(0).max(65535).default(0),
   SHUTDOWN_GRACE_MS: envInt().min(0).max(120_000).default(10_000),

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError } from 'fastify';
-import { currentTraceId, type Logger } from '@koban/platform';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
+import type { Logger } from '@koban/platform';
 import { ApiError, errorBody } from './api-error.js';
+import { apiError, retryAfterSeconds, toApiError } from './error-status.js';
+import { traceIdOfActiveSpan } from './request-scope.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -9,33 +11,58 @@ export interface HttpAppDeps {
   readinessChecks: Record<string, () => Promise<boolean>>;
   /** Largest accepted request body (API.md: 64 KiB). */
   bodyLimitBytes?: number;
+  /** Every request is answered within this many ms of arriving (API.md: 5 s by default). */
+  requestTimeoutMs?: number;
+  /** Beyond this many requests in flight, new ones are answered 503 at once (API.md: 2,000). */
+  maxInFlightRequests?: number;
 }
 
-const zeroTraceId = '0'.repeat(32);
-
-function traceIdOfActiveSpan(): string {
-  return currentTraceId() ?? zeroTraceId;
-}
+const operationalPaths: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 /**
- * The gateway's fastify instance: request ids, the trace id header, the API.md error body for
- * every failure (including 404 and 413), and the health endpoints. Routes are added by features.
+ * The gateway's fastify instance: request ids, the trace id header, a deadline per request,
+ * load shedding, the API.md error body for every failure (including 404 and 413), and the health
+ * endpoints. Routes are added by the feature folders.
  */
 export function buildHttpApp(deps: HttpAppDeps) {
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 5_000;
+  const maxInFlight = deps.maxInFlightRequests ?? 2_000;
+  // Typed as fastify's own logger so that routes and hooks share fastify's default instance type.
+  const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    loggerInstance: httpLogger,
+    // Per-request lines would double the access log the tracing already gives; errors are
+    // logged where they are handled.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
   });
+  app.decorateRequest('deadline', 0);
+  app.decorateRequest('party', undefined);
 
-  // Headers go on every response, errors included, so they are set before any handler runs.
+  let inFlight = 0;
+  // Headers go on every response, errors included, so they are set before anything can fail.
   app.addHook('onRequest', async (request, reply) => {
+    request.deadline = Date.now() + requestTimeoutMs;
     void reply.header('x-request-id', request.id);
     void reply.header('x-trace-id', traceIdOfActiveSpan());
+    if (operationalPaths.has(request.url)) return;
+    if (inFlight >= maxInFlight) {
+      throw apiError(
+        'service_unavailable',
+        'the gateway is overloaded; try again shortly',
+        undefined,
+        retryAfterSeconds.unavailable,
+      );
+    }
+    inFlight += 1;
+    // 'close' fires once, when the response is finished or the client went away.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
   });
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -46,34 +73,20 @@ export function buildHttpApp(deps: HttpAppDeps) {
     return reply.code(404).send(body);
   });
 
-  app.setErrorHandler(async (error: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError | ApiError | Error, request, reply) => {
     const ids = { requestId: request.id, traceId: traceIdOfActiveSpan() };
-    if (error instanceof ApiError) {
-      return reply.code(error.statusCode).send(errorBody(error, ids));
+    let answer: ApiError;
+    try {
+      answer = publicError(error) ?? toApiError(error, request.log, ids.traceId);
+    } catch (mappingError) {
+      // Never fall back to fastify's own body, which would show the error's message.
+      request.log.error({ err: mappingError, cause: error, trace_id: ids.traceId }, 'error mapping failed');
+      answer = apiError('internal', 'internal error');
     }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply
-        .code(413)
-        .send(errorBody({ code: 'payload_too_large', message: 'request body exceeds 64 KiB' }, ids));
-    }
-    if (
-      error.statusCode === 400 ||
-      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
-      error.code?.startsWith('FST_ERR_CTP')
-    ) {
-      return reply.code(400).send(
-        errorBody(
-          {
-            code: 'invalid_request',
-            message: 'malformed request body',
-            details: { reason: error.message },
-          },
-          ids,
-        ),
-      );
-    }
-    request.log.error({ err: error, trace_id: ids.traceId }, 'unhandled error');
-    return reply.code(500).send(errorBody({ code: 'internal', message: 'internal error' }, ids));
+    for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
+    if (answer.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(answer.retryAfterSeconds));
+    return reply.code(answer.statusCode).send(errorBody(answer, ids));
   });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
@@ -91,6 +104,21 @@ export function buildHttpApp(deps: HttpAppDeps) {
   });
 
   return app;
+}
+
+/** Fastify's own refusals of a request (body too large, malformed, wrong media type). */
+function publicError(error: FastifyError | ApiError | Error): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  // Only fastify's own errors: others (a gRPC failure, a driver error) carry codes of their own.
+  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return apiError('payload_too_large', 'request body exceeds 64 KiB');
+  }
+  if (statusCode === 400 || statusCode === 415 || code.startsWith('FST_ERR_CTP')) {
+    return apiError('invalid_request', 'malformed request body', { reason: error.message });
+  }
+  return undefined;
 }
 
 export type HttpApp = ReturnType<typeof buildHttpApp>;

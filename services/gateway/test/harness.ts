@@ -1,0 +1,228 @@
+// The gateway as main.ts wires it, against a fresh MariaDB schema, the real Redis and in-process
+// fake payment and ledger servers; driven with fastify's inject.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  createDependencyPolicy,
+  createLogger,
+  createRedis,
+  dependencyPresets,
+  openDatabase,
+  presetOptions,
+  type Db,
+  type DependencyPolicy,
+  type Logger,
+  type RedisClient,
+} from '@koban/platform';
+import { createLedgerClient, createPaymentClient } from '../src/downstream-clients.js';
+import { buildGatewayApp } from '../src/gateway-app.js';
+import type { HttpApp } from '../src/http/app.js';
+import type { PartyService } from '../src/parties/party-service.js';
+import { FakeBook, startFakeLedger, type FakeLedger } from './fakes/fake-ledger.js';
+import { startFakePayment, type FakePayment } from './fakes/fake-payment.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+const mysql = {
+  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['MYSQL_PORT'] ?? 3306),
+  user: process.env['MYSQL_USER'] ?? 'root',
+  password: process.env['MYSQL_PASSWORD'] ?? '',
+};
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+export interface Gateway {
+  app: HttpApp;
+  parties: PartyService;
+  db: Db;
+  redis: RedisClient;
+  book: FakeBook;
+  ledger: FakeLedger;
+  payment: FakePayment;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  requestTimeoutMs?: number;
+  maxInFlightRequests?: number;
+  /** Where the gateway's Redis is; a dead address stands for Redis being down. */
+  redisUrl?: string;
+  /** Where payment is; by default the fake payment server. */
+  paymentAddress?: string;
+  logger?: Logger;
+}
+
+/** A fresh `koban_test_<random>` schema with the gateway's migrations, dropped by `drop()`. */
+export async function freshDatabase(logger: Logger): Promise<{ db: Db; drop(): Promise<void> }> {
+  const database = `koban_test_${randomBytes(6).toString('hex')}`;
+  const db = await openDatabase({
+    ...mysql,
+    database,
+    poolSize: 4,
+    logger,
+    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
+  });
+  return {
+    db,
+    async drop() {
+      await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await db.close();
+    },
+  };
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ service: 'gateway-test', level: 'silent' });
+  const schema = await freshDatabase(logger);
+  const { db } = schema;
+  const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 200 });
+  await redis.connect().catch(() => undefined);
+  const book = new FakeBook();
+  const ledger = await startFakeLedger(logger, book);
+  const payment = await startFakePayment(logger, book);
+
+  const policies: DependencyPolicy[] = [
+    createDependencyPolicy(presetOptions(dependencyPresets.gatewayToPayment, 'gateway'), { logger }),
+    createDependencyPolicy(presetOptions(dependencyPresets.gatewayToLedger, 'gateway'), { logger }),
+    createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger }),
+  ];
+  const [paymentPolicy, ledgerPolicy, redisPolicy] = policies as [
+    DependencyPolicy,
+    DependencyPolicy,
+    DependencyPolicy,
+  ];
+  const paymentClient = createPaymentClient(options.paymentAddress ?? payment.address, paymentPolicy, 4_500);
+  const ledgerClient = createLedgerClient(ledger.address, ledgerPolicy, 300);
+
+  const { app, parties } = buildGatewayApp({
+    logger,
+    db,
+    redis,
+    redisPolicy,
+    payment: paymentClient,
+    ledger: ledgerClient,
+    settings: {
+      adminToken: ADMIN_TOKEN,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+      maxInFlightRequests: options.maxInFlightRequests ?? 2_000,
+      tokenCacheTtlSeconds: 60,
+      balanceCacheTtlSeconds: 600,
+    },
+    readinessChecks: { payment: () => Promise.resolve(true), ledger: () => Promise.resolve(true) },
+  });
+  await app.ready();
+
+  return {
+    app,
+    parties,
+    db,
+    redis,
+    book,
+    ledger,
+    payment,
+    async close() {
+      await app.close();
+      paymentClient.close();
+      ledgerClient.close();
+      for (const policy of policies) policy.dispose();
+      await Promise.all([ledger.close(), payment.close(), redis.close()]);
+      await schema.drop();
+    },
+  };
+}
+
+export interface TestUser {
+  userId: string;
+  token: string;
+  walletAccountId: string;
+}
+
+export interface TestMerchant {
+  merchantId: string;
+  apiKey: string;
+}
+
+interface CallOptions {
+  token?: string | undefined;
+  body?: unknown;
+  rawBody?: string;
+  idempotencyKey?: string | undefined;
+  headers?: Record<string, string>;
+}
+
+/** One request through fastify's inject; the JSON body parsed. */
+export async function call<Body = Record<string, unknown>>(
+  gateway: Gateway,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  options: CallOptions = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  let payload: string | undefined;
+  if (options.rawBody !== undefined) payload = options.rawBody;
+  else if (options.body !== undefined) payload = JSON.stringify(options.body);
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  const response = await gateway.app.inject({
+    method,
+    url,
+    headers,
+    ...(payload !== undefined ? { payload } : {}),
+  });
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: (response.body.length > 0 ? JSON.parse(response.body) : {}) as Body,
+  };
+}
+
+export async function createUser(
+  gateway: Gateway,
+  displayName = `user-${randomUUID().slice(0, 8)}`,
+): Promise<TestUser> {
+  const response = await call<TestUser>(gateway, 'POST', '/v1/users', { body: { displayName } });
+  if (response.status !== 201)
+    throw new Error(`create user: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export async function createMerchant(
+  gateway: Gateway,
+  name = `shop-${randomUUID().slice(0, 8)}`,
+): Promise<TestMerchant> {
+  const response = await call<TestMerchant>(gateway, 'POST', '/v1/merchants', {
+    body: { name, mcc: '5812' },
+  });
+  if (response.status !== 201)
+    throw new Error(`create merchant: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export async function credit(gateway: Gateway, userId: string, amount: number): Promise<void> {
+  const response = await call(gateway, 'POST', '/v1/admin/credits', {
+    token: ADMIN_TOKEN,
+    idempotencyKey: randomUUID(),
+    body: { userId, amount, currency: 'JPY' },
+  });
+  if (response.status !== 201) throw new Error(`credit: ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+export async function walletBalance(gateway: Gateway, user: TestUser): Promise<number> {
+  const response = await call<{ available: number }>(gateway, 'GET', `/v1/users/${user.userId}/balance`, {
+    token: user.token,
+  });
+  if (response.status !== 200)
+    throw new Error(`balance: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.available;
+}
+
+export interface ErrorBody {
+  error: {
+    code: string;
+    message: string;
+    requestId: string;
+    traceId: string;
+    details?: Record<string, unknown>;
+  };
+}

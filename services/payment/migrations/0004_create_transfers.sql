@@ -1,0 +1,30 @@
+-- P2P transfers between two users' wallets, created PENDING with their ledger transfer id and
+-- driven to COMPLETED, DECLINED or FAILED. message holds up to 140 characters.
+CREATE TABLE transfers (
+  transfer_id VARCHAR(40) NOT NULL,
+  idempotency_caller_id VARCHAR(128) NOT NULL,
+  idempotency_key VARCHAR(255) NOT NULL,
+  from_user_id VARCHAR(128) NOT NULL,
+  from_account_id VARCHAR(128) NOT NULL,
+  to_user_id VARCHAR(128) NOT NULL,
+  to_account_id VARCHAR(128) NOT NULL,
+  amount BIGINT NOT NULL,
+  currency CHAR(3) NOT NULL,
+  message VARCHAR(140) NOT NULL,
+  client_ip VARCHAR(64) NULL,
+  status VARCHAR(16) NOT NULL,
+  decline_reason VARCHAR(32) NULL,
+  ledger_transfer_id VARCHAR(64) NOT NULL,
+  traceparent VARCHAR(55) NULL,
+  tracestate VARCHAR(512) NULL,
+  created_at DATETIME(3) NOT NULL,
+  finished_at DATETIME(3) NULL,
+  last_transfer_at DATETIME(3) NOT NULL,
+  next_sweep_at DATETIME(3) NOT NULL,
+  sweep_claim CHAR(36) NULL,
+  sweep_attempts INT NOT NULL DEFAULT 0,
+  PRIMARY KEY (transfer_id),
+  UNIQUE KEY transfers_idempotency (idempotency_caller_id, idempotency_key),
+  UNIQUE KEY transfers_ledger_transfer (ledger_transfer_id),
+  KEY transfers_sweep (status, next_sweep_at)
+);

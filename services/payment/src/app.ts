@@ -1,0 +1,139 @@
+import type { Db, DependencyPolicy, Logger } from '@koban/platform';
+import type { Config } from './config.js';
+import { createLedgerPort, type LedgerClient } from './downstream/ledger-port.js';
+import { createRiskCheck, type FraudClient } from './downstream/risk-check.js';
+import { createPaymentHandlers } from './grpc-api.js';
+import { createIdempotencyService, type MarkerRedis } from './idempotency/idempotency-service.js';
+import { createIdempotencyStore } from './idempotency/idempotency-store.js';
+import { encodeCreatePaymentResponse } from './payment/payment-grpc.js';
+import { createPaymentService } from './payment/payment-service.js';
+import { createPaymentStore } from './payment/payment-store.js';
+import { createQrCodeService } from './qr/qr-code-service.js';
+import { createQrCodeStore } from './qr/qr-code-store.js';
+import { encodeCreateRefundResponse } from './refund/refund-grpc.js';
+import { createRefundService } from './refund/refund-service.js';
+import { createRefundStore } from './refund/refund-store.js';
+import type { PaymentHandlers } from './rpc.js';
+import { poolSql } from './sql.js';
+import type { RecoveryTimings } from './sweeper/recovery.js';
+import { createSweeper, type Sweeper } from './sweeper/sweeper.js';
+import { encodeCreateTransferResponse } from './transfer/transfer-grpc.js';
+import { createTransferService } from './transfer/transfer-service.js';
+import { createTransferStore } from './transfer/transfer-store.js';
+
+/** The settings the features read (a subset of the service config, so tests can pass their own). */
+export type PaymentAppConfig = Pick<
+  Config,
+  | 'FRAUD_FALLBACK_MAX_AMOUNT'
+  | 'IDEMPOTENCY_LEASE_MS'
+  | 'IDEMPOTENCY_RETENTION_HOURS'
+  | 'SWEEPER_INTERVAL_MS'
+  | 'SWEEPER_BATCH_SIZE'
+  | 'SWEEPER_MIN_AGE_MS'
+  | 'PENDING_RETRY_DEADLINE_MS'
+  | 'PENDING_FAIL_QUIET_MS'
+  | 'QR_MERCHANT_NAME'
+  | 'QR_MERCHANT_CITY'
+  | 'QR_MERCHANT_MCC'
+>;
+
+export interface PaymentAppDeps {
+  config: PaymentAppConfig;
+  db: Db;
+  redis: MarkerRedis;
+  /** Built with the payment→ledger policy. */
+  ledgerClient: LedgerClient;
+  /** Built without a policy: the risk check applies `fraudPolicy` with its fallback. */
+  fraudClient: FraudClient;
+  fraudPolicy: DependencyPolicy;
+  redisPolicy: DependencyPolicy;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface PaymentApp {
+  handlers: PaymentHandlers;
+  sweeper: Sweeper;
+}
+
+/** Builds the features from their dependencies: what main.ts serves, and what tests drive. */
+export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
+  const { config, db, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const sql = poolSql(db);
+  const ledger = createLedgerPort(deps.ledgerClient);
+  const timings: RecoveryTimings = {
+    retryDeadlineMs: config.PENDING_RETRY_DEADLINE_MS,
+    failQuietMs: config.PENDING_FAIL_QUIET_MS,
+    sweepBackoffBaseMs: config.SWEEPER_INTERVAL_MS,
+    minAgeMs: config.SWEEPER_MIN_AGE_MS,
+  };
+  const idempotency = createIdempotencyService({
+    store: createIdempotencyStore(sql),
+    redis: deps.redis,
+    redisPolicy: deps.redisPolicy,
+    logger,
+    leaseMs: config.IDEMPOTENCY_LEASE_MS,
+    retentionMs: config.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
+  });
+  const qrCodes = createQrCodeService({
+    store: createQrCodeStore(sql),
+    ledger,
+    print: {
+      merchantName: config.QR_MERCHANT_NAME,
+      merchantCity: config.QR_MERCHANT_CITY,
+      mcc: config.QR_MERCHANT_MCC,
+      countryCode: 'JP',
+    },
+    now,
+  });
+  const payments = createPaymentService({
+    db,
+    store: createPaymentStore(sql),
+    idempotency,
+    ledger,
+    risk: createRiskCheck({
+      client: deps.fraudClient,
+      policy: deps.fraudPolicy,
+      fallbackMaxAmount: config.FRAUD_FALLBACK_MAX_AMOUNT,
+      logger,
+    }),
+    qrCodes,
+    encodeResponse: encodeCreatePaymentResponse,
+    timings,
+    now,
+    logger,
+  });
+  const refunds = createRefundService({
+    db,
+    store: createRefundStore(sql),
+    idempotency,
+    ledger,
+    encodeResponse: encodeCreateRefundResponse,
+    timings,
+    now,
+    logger,
+  });
+  const transfers = createTransferService({
+    db,
+    store: createTransferStore(sql),
+    idempotency,
+    ledger,
+    encodeResponse: encodeCreateTransferResponse,
+    timings,
+    now,
+    logger,
+  });
+  const sweeper = createSweeper({
+    tasks: [
+      { name: 'payments', run: (limit) => payments.recoverStuck(limit) },
+      { name: 'refunds', run: (limit) => refunds.recoverStuck(limit) },
+      { name: 'transfers', run: (limit) => transfers.recoverStuck(limit) },
+    ],
+    housekeeping: (limit) => idempotency.purgeExpired(limit),
+    intervalMs: config.SWEEPER_INTERVAL_MS,
+    batchSize: config.SWEEPER_BATCH_SIZE,
+    logger,
+  });
+  return { handlers: createPaymentHandlers({ qrCodes, payments, refunds, transfers }), sweeper };
+}

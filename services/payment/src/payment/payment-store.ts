@@ -1,0 +1,123 @@
+import { date, dateOrNull, num, text, textOrNull, txSql, type Row, type Sql, type Tx } from '../sql.js';
+import { CURRENCY } from '../money.js';
+import { claimDue, noteTransferAttempt, postpone, type SweptTable } from '../sweeper/sweep-claims.js';
+import type { CashbackStatus, DeclineReason, Payment, PaymentStatus } from './payment.js';
+
+/** SQL of `payments`. */
+export interface PaymentStore {
+  /** Inserts a new PENDING payment; the sweeper leaves it alone until `sweepableAt`. */
+  insert(conn: Tx, payment: Payment, sweepableAt: Date): Promise<void>;
+  find(paymentId: string): Promise<Payment | undefined>;
+  /** Writes a final state, only over PENDING; false when another driver finished it first. */
+  finish(conn: Tx, payment: Payment): Promise<boolean>;
+  /** Notes that a transfer is about to be sent again (the sweeper's FAILED rule counts from it). */
+  noteTransferAttempt(paymentId: string, at: Date): Promise<void>;
+  /** Claims up to `limit` PENDING payments due for the sweeper, holding them `holdMs` (see sweep-claims.ts). */
+  claimStuck(claim: string, limit: number, holdMs: number): Promise<StuckPayment[]>;
+  /** Leaves a still-PENDING payment to the sweeper's next look in `delayMs`. */
+  postpone(paymentId: string, delayMs: number): Promise<void>;
+}
+
+/** A claimed payment, and how often the sweeper looked at it. */
+export interface StuckPayment {
+  payment: Payment;
+  sweepAttempts: number;
+}
+
+const columns = `payment_id, idempotency_caller_id, idempotency_key, payer_user_id, payer_account_id,
+  merchant_id, merchant_account_id, amount, currency, method, qr_code_id, client_ip, status, decline_reason,
+  ledger_transfer_id, refunded_amount, cashback_status, cashback_points, traceparent, tracestate,
+  created_at, finished_at, last_transfer_at`;
+
+const swept: SweptTable = { table: 'payments', idColumn: 'payment_id', columns };
+
+function toPayment(row: Row): Payment {
+  const traceparent = textOrNull(row['traceparent']);
+  return {
+    paymentId: text(row['payment_id']),
+    idempotency: { callerId: text(row['idempotency_caller_id']), key: text(row['idempotency_key']) },
+    payerUserId: text(row['payer_user_id']),
+    payerAccountId: text(row['payer_account_id']),
+    merchantId: text(row['merchant_id']),
+    merchantAccountId: text(row['merchant_account_id']),
+    amount: num(row['amount']),
+    currency: CURRENCY,
+    method: 'WALLET',
+    qrCodeId: textOrNull(row['qr_code_id']),
+    clientIp: text(row['client_ip']),
+    status: text(row['status']) as PaymentStatus,
+    declineReason: textOrNull(row['decline_reason']) as DeclineReason | null,
+    ledgerTransferId: text(row['ledger_transfer_id']),
+    refundedAmount: num(row['refunded_amount']),
+    cashback: {
+      status: text(row['cashback_status']) as CashbackStatus,
+      points: num(row['cashback_points']),
+    },
+    trace: traceparent === null ? null : { traceparent, tracestate: textOrNull(row['tracestate']) },
+    createdAt: date(row['created_at']),
+    finishedAt: dateOrNull(row['finished_at']),
+    lastTransferAt: date(row['last_transfer_at']),
+  };
+}
+
+export function createPaymentStore(sql: Sql): PaymentStore {
+  return {
+    async insert(conn, payment, sweepableAt) {
+      await txSql(conn).write(
+        `INSERT INTO payments (payment_id, idempotency_caller_id, idempotency_key, payer_user_id, payer_account_id,
+           merchant_id, merchant_account_id, amount, currency, method, qr_code_id, client_ip, status, decline_reason,
+           ledger_transfer_id, refunded_amount, refund_reserved_amount, cashback_status, cashback_points,
+           traceparent, tracestate, created_at, finished_at, last_transfer_at, next_sweep_at, sweep_attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+        [
+          payment.paymentId,
+          payment.idempotency.callerId,
+          payment.idempotency.key,
+          payment.payerUserId,
+          payment.payerAccountId,
+          payment.merchantId,
+          payment.merchantAccountId,
+          payment.amount,
+          payment.currency,
+          payment.method,
+          payment.qrCodeId,
+          payment.clientIp,
+          payment.status,
+          payment.declineReason,
+          payment.ledgerTransferId,
+          payment.cashback.status,
+          payment.cashback.points,
+          payment.trace?.traceparent ?? null,
+          payment.trace?.tracestate ?? null,
+          payment.createdAt,
+          payment.finishedAt,
+          payment.lastTransferAt,
+          sweepableAt,
+        ],
+      );
+    },
+
+    async find(paymentId) {
+      const [row] = await sql.rows(`SELECT ${columns} FROM payments WHERE payment_id = ?`, [paymentId]);
+      return row === undefined ? undefined : toPayment(row);
+    },
+
+    async finish(conn, payment) {
+      const changed = await txSql(conn).write(
+        `UPDATE payments SET status = ?, decline_reason = ?, finished_at = ?
+          WHERE payment_id = ? AND status = 'PENDING'`,
+        [payment.status, payment.declineReason, payment.finishedAt, payment.paymentId],
+      );
+      return changed === 1;
+    },
+
+    noteTransferAttempt: (paymentId, at) => noteTransferAttempt(sql, swept, paymentId, at),
+
+    async claimStuck(claim, limit, holdMs) {
+      const rows = await claimDue(sql, swept, claim, limit, holdMs);
+      return rows.map((row) => ({ payment: toPayment(row), sweepAttempts: num(row['sweep_attempts']) }));
+    },
+
+    postpone: (paymentId, delayMs) => postpone(sql, swept, paymentId, delayMs),
+  };
+}

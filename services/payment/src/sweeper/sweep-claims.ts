@@ -1,0 +1,53 @@
+import type { Row, Sql } from '../sql.js';
+
+/**
+ * Claiming stuck PENDING rows for the sweeper, the same way for payments, refunds and P2P
+ * transfers. Several replicas may sweep at once: a claim is one UPDATE that stamps a fresh token
+ * on up to `limit` due rows and pushes their next look away, then a read of the rows carrying
+ * that token (TiDB rules: no SKIP LOCKED, no reliance on gap locks).
+ */
+export interface SweptTable {
+  table: 'payments' | 'refunds' | 'transfers';
+  idColumn: 'payment_id' | 'refund_id' | 'transfer_id';
+  /** The columns the caller maps rows from. */
+  columns: string;
+}
+
+export async function claimDue(
+  sql: Sql,
+  swept: SweptTable,
+  claim: string,
+  limit: number,
+  holdMs: number,
+): Promise<Row[]> {
+  await sql.write(
+    `UPDATE ${swept.table}
+        SET sweep_claim = ?, sweep_attempts = sweep_attempts + 1, next_sweep_at = NOW(3) + INTERVAL ? MICROSECOND
+      WHERE status = 'PENDING' AND next_sweep_at <= NOW(3)
+      ORDER BY next_sweep_at
+      LIMIT ?`,
+    [claim, holdMs * 1000, limit],
+  );
+  return sql.rows(
+    `SELECT ${swept.columns}, sweep_attempts FROM ${swept.table}
+      WHERE status = 'PENDING' AND sweep_claim = ?`,
+    [claim],
+  );
+}
+
+/** Leaves a still-PENDING row alone for `delayMs`. */
+export async function postpone(sql: Sql, swept: SweptTable, id: string, delayMs: number): Promise<void> {
+  await sql.write(
+    `UPDATE ${swept.table} SET next_sweep_at = NOW(3) + INTERVAL ? MICROSECOND
+      WHERE ${swept.idColumn} = ? AND status = 'PENDING'`,
+    [delayMs * 1000, id],
+  );
+}
+
+/** Notes that a transfer is about to be sent again: the FAILED rule counts quiet time from it. */
+export async function noteTransferAttempt(sql: Sql, swept: SweptTable, id: string, at: Date): Promise<void> {
+  await sql.write(
+    `UPDATE ${swept.table} SET last_transfer_at = ? WHERE ${swept.idColumn} = ? AND status = 'PENDING'`,
+    [at, id],
+  );
+}

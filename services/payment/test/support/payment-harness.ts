@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createDependencyPolicy,
+  createGrpcClient,
+  createGrpcServer,
+  createLogger,
+  createRedis,
+  dependencyPresets,
+  loadProtos,
+  presetOptions,
+  type Db,
+  type GrpcClient,
+  type UnaryCallOptions,
+} from '@koban/platform';
+import { createPaymentApp, type PaymentApp, type PaymentAppConfig } from '../../src/app.js';
+import { paymentErrorStatus } from '../../src/grpc-api.js';
+import type { PaymentServiceDefinition } from '../../src/rpc.js';
+import { poolSql, type Row } from '../../src/sql.js';
+import { startFakeFraud, type FakeFraud } from './fake-fraud.js';
+import { startFakeLedger, type FakeLedger } from './fake-ledger.js';
+import { metadataWith } from './grpc-metadata.js';
+import { freshDatabase } from './test-database.js';
+
+export type PaymentClient = GrpcClient<PaymentServiceDefinition>;
+
+export const testConfig: PaymentAppConfig = {
+  FRAUD_FALLBACK_MAX_AMOUNT: 50_000,
+  IDEMPOTENCY_LEASE_MS: 10_000,
+  IDEMPOTENCY_RETENTION_HOURS: 24,
+  SWEEPER_INTERVAL_MS: 50,
+  SWEEPER_BATCH_SIZE: 50,
+  // The sweeper is run by hand in most tests; it may look at anything at once.
+  SWEEPER_MIN_AGE_MS: 0,
+  PENDING_RETRY_DEADLINE_MS: 120_000,
+  PENDING_FAIL_QUIET_MS: 30_000,
+  QR_MERCHANT_NAME: 'Koban Test Shop',
+  QR_MERCHANT_CITY: 'Tokyo',
+  QR_MERCHANT_MCC: '5812',
+};
+
+export interface HarnessOptions {
+  /** `redis://127.0.0.1:1` stands for Redis being down. */
+  redisUrl?: string;
+  config?: Partial<PaymentAppConfig>;
+}
+
+/**
+ * The real payment gRPC server, in process on a random port, against a fresh MariaDB schema and
+ * real Redis, with in-process fakes of the ledger and fraud services.
+ */
+export interface Harness {
+  client: PaymentClient;
+  ledger: FakeLedger;
+  fraud: FakeFraud;
+  db: Db;
+  app: PaymentApp;
+  /** A user with a JPY wallet holding `balance` yen. */
+  newUser(balance?: number): { userId: string; accountId: string };
+  /** A merchant with a JPY takings account. */
+  newMerchant(): { merchantId: string; accountId: string };
+  rows(sql: string, params?: ReadonlyArray<string | number>): Promise<Row[]>;
+  /** Call options carrying the given metadata entries. */
+  withMetadata(entries: Readonly<Record<string, string>>): UnaryCallOptions;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const logger = createLogger({ service: 'payment', level: 'silent' });
+  const [database, ledger, fraud] = await Promise.all([freshDatabase(), startFakeLedger(), startFakeFraud()]);
+  const redis = createRedis({
+    url: options.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    logger,
+    name: 'payment-test',
+  });
+  await redis.connect().catch(() => undefined);
+
+  // The production presets, with breakers that only trip when a test means them to: tests that
+  // take the ledger down must not leave it "open" for the next test.
+  const quietBreaker = { breaker: { consecutiveFailures: 1_000, minimumCalls: 1_000 } };
+  const ledgerPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.paymentToLedger, 'payment', quietBreaker),
+    { logger },
+  );
+  const fraudPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.paymentToFraud, 'payment', quietBreaker),
+    { logger },
+  );
+  const redisPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.redis, 'payment', quietBreaker),
+    {
+      logger,
+    },
+  );
+
+  const protos = loadProtos();
+  const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, ledger.address, {
+    timeoutMs: dependencyPresets.paymentToLedger.timeoutMs,
+    policy: ledgerPolicy,
+  });
+  const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, fraud.address, {
+    timeoutMs: dependencyPresets.paymentToFraud.timeoutMs,
+  });
+
+  const app = createPaymentApp({
+    config: { ...testConfig, ...options.config },
+    db: database.db,
+    redis,
+    ledgerClient,
+    fraudClient,
+    fraudPolicy,
+    redisPolicy,
+    logger,
+  });
+  const server = createGrpcServer({
+    serviceName: 'payment',
+    logger,
+    domainErrorStatus: paymentErrorStatus,
+    host: '127.0.0.1',
+  });
+  server.addService(protos.koban.payment.v1.PaymentService.service, app.handlers);
+  const port = await server.listen(0);
+  const client = createGrpcClient(protos.koban.payment.v1.PaymentService, `127.0.0.1:${port}`, {
+    timeoutMs: 15_000,
+  });
+  const sql = poolSql(database.db);
+
+  return {
+    client,
+    ledger,
+    fraud,
+    db: database.db,
+    app,
+    newUser(balance = 0) {
+      const userId = `usr_${randomUUID()}`;
+      return { userId, accountId: ledger.open('OWNER_TYPE_USER', userId, balance) };
+    },
+    newMerchant() {
+      const merchantId = `mch_${randomUUID()}`;
+      return { merchantId, accountId: ledger.open('OWNER_TYPE_MERCHANT', merchantId) };
+    },
+    rows: (statement, params = []) => sql.rows(statement, params),
+    withMetadata: (entries) => ({ metadata: metadataWith(entries) }),
+    async close() {
+      await app.sweeper.stop();
+      client.close();
+      await server.shutdown(0);
+      ledgerClient.close();
+      fraudClient.close();
+      for (const policy of [ledgerPolicy, fraudPolicy, redisPolicy]) policy.dispose();
+      await redis.close();
+      await Promise.all([ledger.close(), fraud.close()]);
+      await database.drop();
+    },
+  };
+}
+
+/** A fresh idempotency key. */
+export const newKey = (): string => `key-${randomUUID()}`;
+
+/** Polls `probe` until it answers a value, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
