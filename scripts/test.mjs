@@ -31,6 +31,8 @@ const workspaces = ['packages', 'services'];
 const unitTests = findTests(workspaces, /\/src\/.*\.test\.ts$/);
 const integrationTests = findTests(workspaces, /\/test\/.*\.test\.ts$/);
 const e2eTests = findTests(['tests/e2e'], /\.test\.ts$/);
+// Audits of what the whole suite left behind (e.g. the card-data leak scan) run after it.
+const auditTests = findTests(['tests/audit'], /\.test\.ts$/);
 
 /** Runs node's test runner on `files`; spec output on the console, TAP kept to count results. */
 function nodeTest(name, files, concurrency) {
@@ -76,6 +78,7 @@ if (stages.has('e2e') && e2eTests.length > 0) {
     }) === 0;
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'up.mjs')]);
   nodeTest('e2e', e2eTests, 1);
+  nodeTest('audit', auditTests, 1);
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'down.mjs')]);
 }
 

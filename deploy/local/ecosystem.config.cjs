@@ -34,6 +34,9 @@ module.exports = {
     env: {
       ...addresses,
       FAULTS_ENABLED: 'true',
+      // Local only: requests from loopback may name their client in X-Forwarded-For, so tests
+      // can act as many client IPs (the per-IP card-check throttle) from one machine.
+      TRUSTED_PROXIES: '127.0.0.1',
       ...process.env,
       OTEL_SERVICE_NAME: service.name,
       METRICS_PORT: String(service.metricsPort),

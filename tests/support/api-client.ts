@@ -17,6 +17,8 @@ export interface RequestOptions {
   /** Sent as is instead of JSON-encoding `body` (malformed JSON, oversized bodies). */
   rawBody?: string;
   idempotencyKey?: string | undefined;
+  /** The client IP to claim via X-Forwarded-For (loopback is a trusted proxy locally). */
+  clientIp?: string | undefined;
 }
 
 export async function api<Body = Record<string, unknown>>(
@@ -27,6 +29,7 @@ export async function api<Body = Record<string, unknown>>(
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  if (options.clientIp !== undefined) headers['x-forwarded-for'] = options.clientIp;
   let payload: string | undefined;
   if (options.rawBody !== undefined) payload = options.rawBody;
   else if (options.body !== undefined) payload = JSON.stringify(options.body);
@@ -126,4 +129,31 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A random address in the IPv6 documentation prefix (RFC 3849): only a header value, never a
+ * destination; each test acts as its own client for the per-IP throttle.
+ */
+export function randomClientIp(): string {
+  return `2001:db8::${randomUUID().slice(0, 4)}:${randomUUID().slice(0, 4)}`;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight: set-up traffic, not the load under test. */
+export async function mapLimited<Item, Result>(
+  items: readonly Item[],
+  limit: number,
+  fn: (item: Item) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = new Array<Result>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

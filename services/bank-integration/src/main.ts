@@ -1,32 +1,76 @@
-// Composition root of the bank-integration service: config, stores, gRPC server, graceful shutdown.
+// Composition root of the bank-integration service, in start-up order: config, runtime (logger,
+// shutdown, schema and migrations), one resilience policy per counterparty (fraud, the banks,
+// the issuer), the fraud client, the features, the gRPC server. Shutdown runs the other way round.
+import { fileURLToPath } from 'node:url';
 import {
+  createDependencyPolicy,
+  createGrpcClient,
   createGrpcServer,
   listBreakers,
+  loadProtos,
   parseConfigOrExit,
   shutdownOrder,
   startServiceRuntime,
 } from '@koban/platform';
-import { configSchema } from './config.js';
+import { createBankIntegrationApp } from './bank-app.js';
+import { activeVaultKeyId, configSchema } from './config.js';
+import { bankErrorStatus } from './grpc-api.js';
 
-const config = parseConfigOrExit('bank-integration', configSchema);
-const { logger, shutdown } = await startServiceRuntime({
-  service: 'bank-integration',
+const SERVICE = 'bank-integration';
+const config = parseConfigOrExit(SERVICE, configSchema);
+const { logger, shutdown, db } = await startServiceRuntime<true>({
+  service: SERVICE,
   config,
   database: {
     name: config.MYSQL_DATABASE,
+    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
   },
 });
 
+// One policy per counterparty, shared by every call to it: a breaker must see all of them. No
+// inline retries: lockout reads fail closed at once, and a charge without an answer is PENDING
+// and asked about again with its key.
+const fraudPolicy = createDependencyPolicy(
+  { caller: SERVICE, callee: 'fraud', timeoutMs: config.FRAUD_TIMEOUT_MS, retry: false },
+  { logger },
+);
+const bankPolicy = createDependencyPolicy(
+  { caller: SERVICE, callee: 'bank', timeoutMs: config.BANK_TIMEOUT_MS, retry: false },
+  { logger },
+);
+const issuerPolicy = createDependencyPolicy(
+  { caller: SERVICE, callee: 'issuer', timeoutMs: config.ISSUER_TIMEOUT_MS, retry: false },
+  { logger },
+);
+
+const protos = loadProtos();
+const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, config.FRAUD_ADDR, {
+  timeoutMs: config.FRAUD_TIMEOUT_MS,
+  policy: fraudPolicy,
+});
+shutdown.onShutdown('grpc-clients', () => fraudClient.close());
+
+const handlers = createBankIntegrationApp({ config, db, fraudClient, bankPolicy, issuerPolicy, logger });
+
 const server = createGrpcServer({
-  serviceName: 'bank-integration',
+  serviceName: SERVICE,
   logger,
-  domainErrorStatus: {},
+  domainErrorStatus: bankErrorStatus,
   listBreakers,
 });
+server.addService(protos.koban.bankintegration.v1.BankIntegrationService.service, handlers);
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',
   () => server.shutdown(config.SHUTDOWN_GRACE_MS),
   shutdownOrder.stopAccepting,
 );
-logger.info({ port }, 'bank-integration serving gRPC');
+logger.info(
+  {
+    port,
+    vaultKey: activeVaultKeyId(config),
+    bankSim: { latencyMs: config.BANK_SIM_LATENCY_MS, failureRate: config.BANK_SIM_FAILURE_RATE },
+    issuerSim: { latencyMs: config.ISSUER_SIM_LATENCY_MS, failureRate: config.ISSUER_SIM_FAILURE_RATE },
+  },
+  'bank-integration serving gRPC',
+);

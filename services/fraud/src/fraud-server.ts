@@ -9,9 +9,15 @@ import {
   type Logger,
   type RedisClient,
 } from '@koban/platform';
+import { createFraudHandlers, fraudErrorStatus } from './fraud-grpc.js';
+import type { LockoutPolicy } from './lockout/lockout.js';
+import { createLockoutCounters } from './lockout/lockout-counters.js';
+import { createLockoutService, MAX_WINDOW_ENTRIES } from './lockout/lockout-service.js';
+import { createLockoutStore } from './lockout/lockout-store.js';
+import { createProfileStore } from './profile/profile-store.js';
+import { createSpendWindow } from './profile/spend-window.js';
 import { createDecisionStore } from './scoring/decision-store.js';
-import { createFraudHandlers, fraudErrorStatus } from './scoring/fraud-grpc.js';
-import { VELOCITY_WINDOW_MS, type FraudLimits } from './scoring/fraud-rules.js';
+import { SPEND_WINDOW_MS, VELOCITY_WINDOW_MS, type FraudLimits } from './scoring/fraud-rules.js';
 import { createFraudService } from './scoring/fraud-service.js';
 import { createVelocityWindow } from './scoring/velocity-window.js';
 
@@ -20,25 +26,46 @@ export interface FraudServerDeps {
   redis: RedisClient;
   logger: Logger;
   limits: FraudLimits;
+  policy: LockoutPolicy;
   listBreakers?: () => Readonly<Record<string, BreakerReport>>;
   /** Epoch ms; `Date.now` by default. */
   now?: () => number;
+  /** Prefix of every Redis key (default `fraud:`); tests use their own. */
+  redisKeyPrefix?: string;
 }
 
 export function createFraudServer(deps: FraudServerDeps): GrpcServer {
-  const service = createFraudService({
-    store: createDecisionStore(deps.db),
-    velocity: createVelocityWindow({ redis: deps.redis, logger: deps.logger, windowMs: VELOCITY_WINDOW_MS }),
-    limits: deps.limits,
-    logger: deps.logger,
-    ...(deps.now ? { now: deps.now } : {}),
+  const { db, redis, logger } = deps;
+  const clock = deps.now ? { now: deps.now } : {};
+  const keys = deps.redisKeyPrefix === undefined ? {} : { keyPrefix: deps.redisKeyPrefix };
+
+  const lockout = createLockoutService({
+    store: createLockoutStore(db),
+    counters: createLockoutCounters({ redis, logger, maxEntries: MAX_WINDOW_ENTRIES, ...keys }),
+    policy: deps.policy,
+    logger,
+    ...clock,
   });
+  const scoring = createFraudService({
+    store: createDecisionStore(db),
+    velocity: createVelocityWindow({ redis, logger, windowMs: VELOCITY_WINDOW_MS, ...keys }),
+    spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS, ...keys }),
+    profiles: createProfileStore(db),
+    lockout,
+    limits: deps.limits,
+    logger,
+    ...clock,
+  });
+
   const server = createGrpcServer({
     serviceName: 'fraud',
-    logger: deps.logger,
+    logger,
     domainErrorStatus: fraudErrorStatus,
     listBreakers: deps.listBreakers,
   });
-  server.addService(loadProtos().koban.fraud.v1.FraudService.service, createFraudHandlers(service));
+  server.addService(
+    loadProtos().koban.fraud.v1.FraudService.service,
+    createFraudHandlers({ scoring, lockout }),
+  );
   return server;
 }

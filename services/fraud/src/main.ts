@@ -1,8 +1,21 @@
-// Composition root of the fraud service: config, stores, gRPC server, graceful shutdown.
+// Composition root of the fraud service, in start-up order: config, runtime (logger, shutdown,
+// schema and migrations, Redis), the gRPC server, the features consumer. Shutdown runs the other
+// way round.
 import { fileURLToPath } from 'node:url';
-import { listBreakers, parseConfigOrExit, shutdownOrder, startServiceRuntime } from '@koban/platform';
-import { configSchema, fraudLimits } from './config.js';
+import {
+  createKafka,
+  listBreakers,
+  parseConfigOrExit,
+  shutdownOrder,
+  startServiceRuntime,
+  topics,
+} from '@koban/platform';
+import { configSchema, fraudLimits, lockoutPolicy } from './config.js';
 import { createFraudServer } from './fraud-server.js';
+import { startProfileConsumer } from './profile/profile-consumer.js';
+import { createSpendWindow } from './profile/spend-window.js';
+import { createDecisionStore } from './scoring/decision-store.js';
+import { SPEND_WINDOW_MS } from './scoring/fraud-rules.js';
 
 const config = parseConfigOrExit('fraud', configSchema);
 const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
@@ -15,11 +28,26 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
 });
 
 const limits = fraudLimits(config);
-const server = createFraudServer({ db, redis, logger, limits, listBreakers });
+const policy = lockoutPolicy(config);
+const server = createFraudServer({ db, redis, logger, limits, policy, listBreakers });
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',
   () => server.shutdown(config.SHUTDOWN_GRACE_MS),
   shutdownOrder.stopAccepting,
 );
-logger.info({ port, limits }, 'fraud serving gRPC');
+
+// Features from completed payments; scoring answers on the features it has while Kafka is away.
+const consumer = startProfileConsumer({
+  kafka: createKafka({ clientId: 'fraud', brokers: config.KAFKA_BROKERS, logger }),
+  db,
+  decisions: createDecisionStore(db),
+  spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS }),
+  logger,
+  alpha: config.FRAUD_PROFILE_ALPHA,
+  topic: topics.payments,
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+});
+shutdown.onShutdown('features-consumer', () => consumer.stop(), shutdownOrder.drain);
+logger.info({ port, limits, lockout: policy }, 'fraud serving gRPC');

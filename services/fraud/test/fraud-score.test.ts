@@ -1,62 +1,30 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { DomainError, type Db } from '@koban/platform';
 import {
-  DomainError,
-  GrpcCallError,
-  createGrpcClient,
-  createLogger,
-  createRedis,
-  loadProtos,
-  openDatabase,
-  parseConfig,
-  type Db,
-  type GrpcClient,
-  type GrpcServer,
-  type RedisClient,
-} from '@koban/platform';
-import { configSchema, fraudLimits } from '../src/config.js';
-import { createFraudServer } from '../src/fraud-server.js';
-import type { FraudServiceDefinition } from '../src/scoring/fraud-grpc.js';
-
-const mysql = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
-const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const logger = createLogger({ service: 'fraud-test', level: 'silent' });
-// The defaults a fresh start has (API.md): 120 payments a minute, decline above ¥1,000,000,
-// review above ¥300,000.
-const limits = fraudLimits(parseConfig('fraud', configSchema, {}));
-
-type FraudClient = GrpcClient<FraudServiceDefinition>;
-
-/** A served fraud service and a client of it. */
-interface Served {
-  client: FraudClient;
-  close(): Promise<void>;
-}
-
-async function serve(db: Db, redis: RedisClient, now: () => number = Date.now): Promise<Served> {
-  const server: GrpcServer = createFraudServer({ db, redis, logger, limits, now });
-  const port = await server.listen(0);
-  const client = createGrpcClient(loadProtos().koban.fraud.v1.FraudService, `127.0.0.1:${port}`, {
-    timeoutMs: 2_000,
-  });
-  return {
-    client,
-    close: async () => {
-      client.close();
-      await server.shutdown(1_000);
-    },
-  };
-}
+  createTestDatabase,
+  serveFraud,
+  testKeyPrefix,
+  uniqueId,
+  uniqueIp,
+  unreachableRedisUrl,
+  type FraudClient,
+  type FraudUnderTest,
+} from './support/fraud-harness.js';
 
 /** A payment of a fresh user unless told otherwise. */
-function payment(overrides: { paymentId?: string; userId?: string; amount?: string } = {}) {
+function payment(
+  overrides: Partial<{
+    paymentId: string;
+    userId: string;
+    merchantId: string;
+    amount: string;
+    method: 'PAYMENT_METHOD_WALLET' | 'PAYMENT_METHOD_CARD';
+    cardFingerprint: string;
+    clientIp: string;
+  }> = {},
+) {
   return {
     paymentId: randomUUID(),
     userId: `user-${randomUUID()}`,
@@ -69,33 +37,34 @@ function payment(overrides: { paymentId?: string; userId?: string; amount?: stri
 }
 
 void describe('FraudService.Score over gRPC, against MariaDB and Redis', () => {
-  const database = `koban_test_${randomBytes(6).toString('hex')}`;
-  // A clock the tests move: the velocity window slides on it.
+  // A clock the tests move: the velocity windows slide on it.
   let nowMs = Date.now();
+  let schema: { db: Db; drop(): Promise<void> };
   let db: Db;
-  let redis: RedisClient;
-  let served: Served;
+  const keyPrefix = testKeyPrefix();
+  let served: FraudUnderTest;
   let client: FraudClient;
 
   before(async () => {
-    db = await openDatabase({
-      ...mysql,
-      database,
-      poolSize: 4,
-      logger,
-      migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
+    schema = await createTestDatabase();
+    db = schema.db;
+    // The defaults a fresh start has (API.md): 120 payments a minute, decline above ¥1,000,000,
+    // review above ¥300,000; a low IP limit to see it.
+    served = await serveFraud({
+      db,
+      keyPrefix,
+      now: () => nowMs,
+      env: { FRAUD_MAX_IP_PAYMENTS_PER_MINUTE: '5' },
     });
-    redis = createRedis({ url: redisUrl, logger });
-    await redis.connect();
-    served = await serve(db, redis, () => nowMs);
     client = served.client;
   });
 
   after(async () => {
-    await served?.close();
-    await redis?.close();
-    await db?.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await db?.close();
+    try {
+      await served?.close();
+    } finally {
+      await schema?.drop();
+    }
   });
 
   const decisionRows = (paymentId: string) =>
@@ -198,27 +167,64 @@ void describe('FraudService.Score over gRPC, against MariaDB and Redis', () => {
     );
   });
 
-  void it('answers the card lockout RPCs as not implemented yet', async () => {
-    for (const call of [
-      () => client.recordCardCheck({ userId: 'u', result: 'CARD_CHECK_RESULT_WRONG_CVC' }),
-      () => client.getLockoutState({ userId: 'u' }),
-    ]) {
-      await assert.rejects(call(), (error: unknown) => {
-        assert.ok(error instanceof GrpcCallError);
-        assert.equal(error.code, 12);
-        assert.equal(error.details, 'arrives with card lockout');
-        return true;
-      });
+  void it("declines a card's 121st payment within 60 s across users", async () => {
+    const cardFingerprint = uniqueId('fp');
+    for (let n = 1; n <= 120; n += 1) {
+      const response = await client.score(payment({ method: 'PAYMENT_METHOD_CARD', cardFingerprint }));
+      assert.equal(response.decision, 'DECISION_ALLOW', `payment ${n}`);
     }
+    const over = await client.score(payment({ method: 'PAYMENT_METHOD_CARD', cardFingerprint }));
+    assert.equal(over.decision, 'DECISION_DECLINE');
+    assert.deepEqual(over.reasons, ['velocity_card']);
+    assert.equal(over.features?.userPaymentsLastMinute, '1');
+    // A wallet payment's stray fingerprint is no card payment: it does not count.
+    const wallet = await client.score(payment({ cardFingerprint }));
+    assert.equal(wallet.decision, 'DECISION_ALLOW');
+  });
+
+  void it('flags, never declines, the payments from one client IP beyond its limit', async () => {
+    const clientIp = uniqueIp();
+    for (let n = 1; n <= 5; n += 1) {
+      assert.deepEqual((await client.score(payment({ clientIp }))).reasons, [], `payment ${n}`);
+    }
+    const sixth = payment({ clientIp: `::ffff:${clientIp}` });
+    const over = await client.score(sixth);
+    assert.equal(over.decision, 'DECISION_ALLOW');
+    assert.deepEqual(over.reasons, ['velocity_ip']);
+    assert.ok(over.score >= 500, `score ${over.score}`);
+    const [row] = await db.query(
+      'SELECT outcome, client_ip, features FROM fraud_decisions WHERE payment_id = ?',
+      [sixth.paymentId],
+    );
+    assert.equal(row?.['outcome'], 'review');
+    assert.equal(row?.['client_ip'], clientIp);
+    assert.equal(
+      (JSON.parse(String(row?.['features'])) as { ipPaymentsLastMinute: number }).ipPaymentsLastMinute,
+      6,
+    );
+  });
+
+  void it("answers the features it used and counts the merchant's payments", async () => {
+    const merchantId = uniqueId('merchant');
+    await client.score(payment({ merchantId }));
+    const second = await client.score(payment({ merchantId }));
+    assert.deepEqual(second.features, {
+      userPaymentsLastMinute: '1',
+      userAmountLastDay: '0',
+      userMerchantsLastDay: '0',
+      merchantPaymentsLastMinute: '2',
+      firstPaymentToMerchant: true,
+      userCvcFailuresLastHour: '0',
+    });
   });
 
   void it('still answers within budget when Redis is unreachable, without the velocity rule', async () => {
-    const unreachable = createRedis({ url: 'redis://127.0.0.1:1', logger });
-    unreachable.connect().catch(() => undefined);
-    const degraded = await serve(db, unreachable);
+    const degraded = await serveFraud({ db, keyPrefix, redisUrl: unreachableRedisUrl });
     try {
       const started = Date.now();
-      const response = await degraded.client.score(payment());
+      const response = await degraded.client.score(
+        payment({ method: 'PAYMENT_METHOD_CARD', cardFingerprint: 'fp-1' }),
+      );
       const elapsedMs = Date.now() - started;
       assert.equal(response.decision, 'DECISION_ALLOW');
       assert.deepEqual(response.reasons, ['velocity_unavailable']);
@@ -230,7 +236,6 @@ void describe('FraudService.Score over gRPC, against MariaDB and Redis', () => {
       assert.deepEqual(large.reasons, ['velocity_unavailable', 'amount_limit']);
     } finally {
       await degraded.close();
-      await unreachable.close();
     }
   });
 });

@@ -1,8 +1,37 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { addressEnv, commonEnv, envInt, grpcPortEnv } from '@koban/platform';
 
 /** Dev default, clearly not a secret: production must set ADMIN_TOKEN (enforced below). */
 export const DEV_ADMIN_TOKEN = 'koban-dev-admin-token';
+
+const proxyRanges: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IP address, a CIDR range, or one of proxy-addr's named ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (proxyRanges.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+function trustedProxiesEnv() {
+  return z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    )
+    .refine((entries) => entries.every(isProxyAddress), {
+      message: 'expected comma-separated IP addresses or CIDR ranges',
+    });
+}
 
 /** Every variable the gateway reads; parsed once in main.ts. */
 export const configSchema = z
@@ -15,10 +44,25 @@ export const configSchema = z
     MYSQL_DATABASE: z.string().min(1).default('koban_gateway'),
     PAYMENT_ADDR: addressEnv('127.0.0.1:50051'),
     LEDGER_ADDR: addressEnv('127.0.0.1:50052'),
+    BANK_INTEGRATION_ADDR: addressEnv('127.0.0.1:50053'),
+    CAMPAIGN_ADDR: addressEnv('127.0.0.1:50055'),
     /** Per-attempt timeout of gateway→payment calls; ARCHITECTURE.md's matrix says 4.5 s. */
     PAYMENT_TIMEOUT_MS: envInt().min(50).max(60_000).default(4_500),
     /** Per-attempt timeout of gateway→ledger calls; ARCHITECTURE.md's matrix says 300 ms. */
     LEDGER_TIMEOUT_MS: envInt().min(50).max(60_000).default(300),
+    /** Per-attempt timeout of gateway→bank-integration calls (bank accounts, card checks). */
+    BANK_INTEGRATION_TIMEOUT_MS: envInt().min(50).max(60_000).default(3_000),
+    /** Per-attempt timeout of gateway→campaign-promo calls (campaign admin). */
+    CAMPAIGN_TIMEOUT_MS: envInt().min(50).max(60_000).default(2_000),
+    /** API.md: requests per token, 200/s sustained … */
+    RATE_LIMIT_PER_SECOND: envInt().min(1).default(200),
+    /** … in bursts of up to 400. */
+    RATE_LIMIT_BURST: envInt().min(1).default(400),
+    /**
+     * Proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs (or proxy-addr's
+     * `loopback`, `linklocal`, `uniquelocal`). Empty (the default): the client IP is the socket's.
+     */
+    TRUSTED_PROXIES: trustedProxiesEnv(),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').default(DEV_ADMIN_TOKEN),
     /** API.md: every request answers within its deadline, 5 s by default. */
     REQUEST_TIMEOUT_MS: envInt().min(100).max(60_000).default(5_000),

@@ -13,6 +13,10 @@ type V1<Service extends keyof KobanProtos['koban']> = KobanProtos['koban'][Servi
 export type LedgerClient = GrpcClient<V1<'ledger'>['LedgerService']['service']>;
 /** The payment service's client: QR codes, payments, refunds, transfers. */
 export type PaymentClient = GrpcClient<V1<'payment'>['PaymentService']['service']>;
+/** bank-integration's client: linking bank accounts and registering (verifying) cards. */
+export type BankIntegrationClient = GrpcClient<V1<'bankintegration'>['BankIntegrationService']['service']>;
+/** campaign-promo's client: campaign administration. */
+export type CampaignClient = GrpcClient<V1<'campaign'>['CampaignService']['service']>;
 /** The handlers of PartyService, which the gateway serves. */
 export type PartyServiceDefinition = V1<'gateway'>['PartyService']['service'];
 
@@ -30,6 +34,12 @@ export type Payment = NonNullable<Answer<PaymentClient, 'getPayment'>['payment']
 export type Refund = NonNullable<Answer<PaymentClient, 'createRefund'>['refund']>;
 export type Transfer = NonNullable<Answer<PaymentClient, 'createTransfer'>['transfer']>;
 export type QrCode = NonNullable<Answer<PaymentClient, 'createQrCode'>['qrCode']>;
+export type Topup = NonNullable<Answer<PaymentClient, 'getTopup'>['topup']>;
+/** Decoded bank-integration messages. */
+export type BankAccount = NonNullable<Answer<BankIntegrationClient, 'linkBankAccount'>['bankAccount']>;
+export type Card = NonNullable<Answer<BankIntegrationClient, 'registerCard'>['card']>;
+/** Decoded campaign-promo messages. */
+export type Campaign = NonNullable<Answer<CampaignClient, 'getCampaign'>['campaign']>;
 
 /** The ledger client, its calls going through `policy` (the one gateway→ledger policy). */
 export function createLedgerClient(address: string, policy: CallPolicy, timeoutMs: number): LedgerClient {
@@ -39,6 +49,23 @@ export function createLedgerClient(address: string, policy: CallPolicy, timeoutM
 /** The payment client, its calls going through `policy` (the one gateway→payment policy). */
 export function createPaymentClient(address: string, policy: CallPolicy, timeoutMs: number): PaymentClient {
   return createGrpcClient(loadProtos().koban.payment.v1.PaymentService, address, { timeoutMs, policy });
+}
+
+/** The bank-integration client, its calls going through the one gateway→bank-integration policy. */
+export function createBankIntegrationClient(
+  address: string,
+  policy: CallPolicy,
+  timeoutMs: number,
+): BankIntegrationClient {
+  return createGrpcClient(loadProtos().koban.bankintegration.v1.BankIntegrationService, address, {
+    timeoutMs,
+    policy,
+  });
+}
+
+/** The campaign-promo client, its calls going through the one gateway→campaign-promo policy. */
+export function createCampaignClient(address: string, policy: CallPolicy, timeoutMs: number): CampaignClient {
+  return createGrpcClient(loadProtos().koban.campaign.v1.CampaignService, address, { timeoutMs, policy });
 }
 
 /**

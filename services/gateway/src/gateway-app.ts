@@ -1,8 +1,15 @@
 import type { Db, DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import { registerAccountRoutes } from './accounts/account-routes.js';
 import { createBalanceCache } from './accounts/balance-cache.js';
+import { registerCampaignRoutes } from './campaigns/campaign-routes.js';
 import { registerCreditRoutes } from './credits/credit-routes.js';
-import type { LedgerClient, PaymentClient } from './downstream-clients.js';
+import type {
+  BankIntegrationClient,
+  CampaignClient,
+  LedgerClient,
+  PaymentClient,
+} from './downstream-clients.js';
+import { registerFundingRoutes } from './funding/funding-routes.js';
 import { buildHttpApp, type HttpApp } from './http/app.js';
 import { createAccessControl } from './http/authentication.js';
 import { registerPartyRoutes } from './parties/party-routes.js';
@@ -10,23 +17,32 @@ import { createPartyService, type PartyService } from './parties/party-service.j
 import { createPartyStore } from './parties/party-store.js';
 import { createTokenCache } from './parties/token-cache.js';
 import { registerPaymentRoutes } from './payments/payment-routes.js';
+import { createLocalRateLimiter, type RateLimitSettings } from './rate-limits/rate-limit.js';
+import { createRateLimitService } from './rate-limits/rate-limit-service.js';
+import { createRateLimitStore } from './rate-limits/rate-limit-store.js';
 
 export interface GatewayAppDeps {
   logger: Logger;
   /** The `koban_gateway` schema, migrated. */
   db: Db;
   redis: RedisClient;
-  /** The gateway→redis policy, shared by the token and balance caches. */
+  /** The gateway→redis policy, shared by the token and balance caches and the rate limits. */
   redisPolicy: DependencyPolicy;
-  /** Clients whose calls run through the gateway→payment and gateway→ledger policies. */
+  /** Clients, each with its calls running through the one policy of that downstream. */
   payment: PaymentClient;
   ledger: LedgerClient;
+  bankIntegration: BankIntegrationClient;
+  campaigns: CampaignClient;
   settings: {
     adminToken: string;
     requestTimeoutMs: number;
     maxInFlightRequests: number;
     tokenCacheTtlSeconds: number;
     balanceCacheTtlSeconds: number;
+    /** Per-token limits (API.md: 200/s sustained, bursts of 400). */
+    rateLimit: RateLimitSettings;
+    /** Proxies whose `X-Forwarded-For` is believed; none: the socket's address is the client's. */
+    trustedProxies: readonly string[];
   };
   readinessChecks: Record<string, () => Promise<boolean>>;
 }
@@ -36,7 +52,7 @@ export interface GatewayAppDeps {
  * PartyService gRPC server main.ts starts) and the HTTP API of API.md, not yet listening.
  */
 export function buildGatewayApp(deps: GatewayAppDeps): { app: HttpApp; parties: PartyService } {
-  const { logger, redis, redisPolicy, payment, ledger, settings } = deps;
+  const { logger, redis, redisPolicy, payment, ledger, bankIntegration, campaigns, settings } = deps;
   const parties = createPartyService({
     store: createPartyStore(deps.db),
     ledger,
@@ -59,14 +75,24 @@ export function buildGatewayApp(deps: GatewayAppDeps): { app: HttpApp; parties: 
     requestTimeoutMs: settings.requestTimeoutMs,
     maxInFlightRequests: settings.maxInFlightRequests,
     readinessChecks: deps.readinessChecks,
+    trustedProxies: settings.trustedProxies,
   });
   const access = createAccessControl({
     adminToken: settings.adminToken,
     authenticate: (credential) => parties.authenticate(credential),
+    rateLimiter: createRateLimitService({
+      store: createRateLimitStore(redis),
+      policy: redisPolicy,
+      local: createLocalRateLimiter(settings.rateLimit),
+      settings: settings.rateLimit,
+      logger,
+    }),
   });
   registerPartyRoutes(app, { parties });
   registerAccountRoutes(app, { access, ledger, balanceCache });
   registerPaymentRoutes(app, { access, payment });
+  registerFundingRoutes(app, { access, bankIntegration, payment });
+  registerCampaignRoutes(app, { access, campaigns });
   registerCreditRoutes(app, { access, parties, ledger });
   return { app, parties };
 }

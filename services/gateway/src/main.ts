@@ -1,5 +1,6 @@
 // Composition root of the gateway: config, its schema and Redis, one resilience policy per
-// downstream, the clients of payment and ledger, PartyService over gRPC, the HTTP API.
+// downstream, the clients of payment, ledger, bank-integration and campaign-promo, PartyService
+// over gRPC, the HTTP API.
 import { fileURLToPath } from 'node:url';
 import {
   createDependencyPolicy,
@@ -14,7 +15,12 @@ import {
   startServiceRuntime,
 } from '@koban/platform';
 import { configSchema } from './config.js';
-import { createLedgerClient, createPaymentClient } from './downstream-clients.js';
+import {
+  createBankIntegrationClient,
+  createCampaignClient,
+  createLedgerClient,
+  createPaymentClient,
+} from './downstream-clients.js';
 import { buildGatewayApp } from './gateway-app.js';
 import { partyErrorStatus, partyGrpcHandlers } from './parties/party-grpc.js';
 
@@ -37,14 +43,37 @@ const ledgerPolicy = createDependencyPolicy(
   presetOptions(dependencyPresets.gatewayToLedger, 'gateway', { timeoutMs: config.LEDGER_TIMEOUT_MS }),
   { logger },
 );
+// Not in the platform's matrix: card checks and bank-account links are not retried (a retried
+// card check would count a wrong CVC twice); campaign admin has no fallback but a 503.
+const bankIntegrationPolicy = createDependencyPolicy(
+  {
+    caller: 'gateway',
+    callee: 'bank-integration',
+    timeoutMs: config.BANK_INTEGRATION_TIMEOUT_MS,
+    retry: false,
+  },
+  { logger },
+);
+const campaignPolicy = createDependencyPolicy(
+  { caller: 'gateway', callee: 'campaign-promo', timeoutMs: config.CAMPAIGN_TIMEOUT_MS, retry: false },
+  { logger },
+);
 const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger });
 
 const payment = createPaymentClient(config.PAYMENT_ADDR, paymentPolicy, config.PAYMENT_TIMEOUT_MS);
 const ledger = createLedgerClient(config.LEDGER_ADDR, ledgerPolicy, config.LEDGER_TIMEOUT_MS);
+const bankIntegration = createBankIntegrationClient(
+  config.BANK_INTEGRATION_ADDR,
+  bankIntegrationPolicy,
+  config.BANK_INTEGRATION_TIMEOUT_MS,
+);
+const campaigns = createCampaignClient(config.CAMPAIGN_ADDR, campaignPolicy, config.CAMPAIGN_TIMEOUT_MS);
 const paymentHealth = createHealthProbe(config.PAYMENT_ADDR);
 const ledgerHealth = createHealthProbe(config.LEDGER_ADDR);
 shutdown.onShutdown('grpc-clients', () => {
-  for (const client of [payment, ledger, paymentHealth, ledgerHealth]) client.close();
+  for (const client of [payment, ledger, bankIntegration, campaigns, paymentHealth, ledgerHealth]) {
+    client.close();
+  }
 });
 
 const { app, parties } = buildGatewayApp({
@@ -54,15 +83,20 @@ const { app, parties } = buildGatewayApp({
   redisPolicy,
   payment,
   ledger,
+  bankIntegration,
+  campaigns,
   settings: {
     adminToken: config.ADMIN_TOKEN,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxInFlightRequests: config.MAX_IN_FLIGHT_REQUESTS,
     tokenCacheTtlSeconds: config.TOKEN_CACHE_TTL_SECONDS,
     balanceCacheTtlSeconds: config.BALANCE_CACHE_TTL_SECONDS,
+    rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    trustedProxies: config.TRUSTED_PROXIES,
   },
-  // Redis is left out on purpose: it has fallbacks, and failing readiness on it would take
-  // every replica out of service at once.
+  // Only what the core paths need. Redis has fallbacks, and failing readiness on it would take
+  // every replica out of service at once; bank-integration and campaign-promo serve funding and
+  // campaign admin only, so wallet and QR payments keep being served while they are down.
   readinessChecks: {
     payment: () => paymentHealth.check(),
     ledger: () => ledgerHealth.check(),

@@ -1,5 +1,5 @@
 // The gateway as main.ts wires it, against a fresh MariaDB schema, the real Redis and in-process
-// fake payment and ledger servers; driven with fastify's inject.
+// fake payment, ledger, bank-integration and campaign-promo servers; driven with fastify's inject.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,10 +14,18 @@ import {
   type Logger,
   type RedisClient,
 } from '@koban/platform';
-import { createLedgerClient, createPaymentClient } from '../src/downstream-clients.js';
+import {
+  createBankIntegrationClient,
+  createCampaignClient,
+  createLedgerClient,
+  createPaymentClient,
+} from '../src/downstream-clients.js';
 import { buildGatewayApp } from '../src/gateway-app.js';
 import type { HttpApp } from '../src/http/app.js';
 import type { PartyService } from '../src/parties/party-service.js';
+import type { RateLimitSettings } from '../src/rate-limits/rate-limit.js';
+import { startFakeBankIntegration, type FakeBankIntegration } from './fakes/fake-bank-integration.js';
+import { startFakeCampaign, type FakeCampaign } from './fakes/fake-campaign.js';
 import { FakeBook, startFakeLedger, type FakeLedger } from './fakes/fake-ledger.js';
 import { startFakePayment, type FakePayment } from './fakes/fake-payment.js';
 
@@ -39,6 +47,8 @@ export interface Gateway {
   book: FakeBook;
   ledger: FakeLedger;
   payment: FakePayment;
+  bankIntegration: FakeBankIntegration;
+  campaigns: FakeCampaign;
   close(): Promise<void>;
 }
 
@@ -49,7 +59,13 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Where payment is; by default the fake payment server. */
   paymentAddress?: string;
+  /** Where bank-integration is; by default the fake one. */
+  bankIntegrationAddress?: string;
+  /** The gateway's logger (the fakes log elsewhere, silently). */
   logger?: Logger;
+  /** Per-token limits; by default API.md's 200/s, bursts of 400. */
+  rateLimit?: RateLimitSettings;
+  trustedProxies?: string[];
 }
 
 /** A fresh `koban_test_<random>` schema with the gateway's migrations, dropped by `drop()`. */
@@ -72,27 +88,46 @@ export async function freshDatabase(logger: Logger): Promise<{ db: Db; drop(): P
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger({ service: 'gateway-test', level: 'silent' });
-  const schema = await freshDatabase(logger);
+  const fakesLogger = createLogger({ service: 'gateway-test-fakes', level: 'silent' });
+  const logger = options.logger ?? fakesLogger;
+  const schema = await freshDatabase(fakesLogger);
   const { db } = schema;
   const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 200 });
   await redis.connect().catch(() => undefined);
   const book = new FakeBook();
-  const ledger = await startFakeLedger(logger, book);
-  const payment = await startFakePayment(logger, book);
+  const ledger = await startFakeLedger(fakesLogger, book);
+  const bankIntegration = await startFakeBankIntegration(fakesLogger);
+  const payment = await startFakePayment(fakesLogger, book, bankIntegration);
+  const campaigns = await startFakeCampaign(fakesLogger);
 
   const policies: DependencyPolicy[] = [
     createDependencyPolicy(presetOptions(dependencyPresets.gatewayToPayment, 'gateway'), { logger }),
     createDependencyPolicy(presetOptions(dependencyPresets.gatewayToLedger, 'gateway'), { logger }),
     createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger }),
+    createDependencyPolicy(
+      { caller: 'gateway', callee: 'bank-integration', timeoutMs: 3_000, retry: false },
+      { logger },
+    ),
+    createDependencyPolicy(
+      { caller: 'gateway', callee: 'campaign-promo', timeoutMs: 2_000, retry: false },
+      { logger },
+    ),
   ];
-  const [paymentPolicy, ledgerPolicy, redisPolicy] = policies as [
+  const [paymentPolicy, ledgerPolicy, redisPolicy, bankIntegrationPolicy, campaignPolicy] = policies as [
+    DependencyPolicy,
+    DependencyPolicy,
     DependencyPolicy,
     DependencyPolicy,
     DependencyPolicy,
   ];
   const paymentClient = createPaymentClient(options.paymentAddress ?? payment.address, paymentPolicy, 4_500);
   const ledgerClient = createLedgerClient(ledger.address, ledgerPolicy, 300);
+  const bankIntegrationClient = createBankIntegrationClient(
+    options.bankIntegrationAddress ?? bankIntegration.address,
+    bankIntegrationPolicy,
+    3_000,
+  );
+  const campaignClient = createCampaignClient(campaigns.address, campaignPolicy, 2_000);
 
   const { app, parties } = buildGatewayApp({
     logger,
@@ -101,12 +136,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     redisPolicy,
     payment: paymentClient,
     ledger: ledgerClient,
+    bankIntegration: bankIntegrationClient,
+    campaigns: campaignClient,
     settings: {
       adminToken: ADMIN_TOKEN,
       requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
       maxInFlightRequests: options.maxInFlightRequests ?? 2_000,
       tokenCacheTtlSeconds: 60,
       balanceCacheTtlSeconds: 600,
+      rateLimit: options.rateLimit ?? { perSecond: 200, burst: 400 },
+      trustedProxies: options.trustedProxies ?? [],
     },
     readinessChecks: { payment: () => Promise.resolve(true), ledger: () => Promise.resolve(true) },
   });
@@ -120,12 +159,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     book,
     ledger,
     payment,
+    bankIntegration,
+    campaigns,
     async close() {
       await app.close();
-      paymentClient.close();
-      ledgerClient.close();
+      for (const client of [paymentClient, ledgerClient, bankIntegrationClient, campaignClient])
+        client.close();
       for (const policy of policies) policy.dispose();
-      await Promise.all([ledger.close(), payment.close(), redis.close()]);
+      await Promise.all([
+        ledger.close(),
+        payment.close(),
+        bankIntegration.close(),
+        campaigns.close(),
+        redis.close(),
+      ]);
       await schema.drop();
     },
   };
@@ -148,6 +195,8 @@ interface CallOptions {
   rawBody?: string;
   idempotencyKey?: string | undefined;
   headers?: Record<string, string>;
+  /** The socket's address the request comes from (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 /** One request through fastify's inject; the JSON body parsed. */
@@ -169,6 +218,7 @@ export async function call<Body = Record<string, unknown>>(
     url,
     headers,
     ...(payload !== undefined ? { payload } : {}),
+    ...(options.remoteAddress !== undefined ? { remoteAddress: options.remoteAddress } : {}),
   });
   return {
     status: response.statusCode,

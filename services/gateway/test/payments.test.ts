@@ -150,6 +150,75 @@ describe('payments, refunds and transfers', { timeout: 60_000 }, () => {
       );
     });
 
+    it('pays by card: passes method and cardId to payment and leaves the wallet alone', async () => {
+      const { payer, shop } = await fundedPayer(1_000);
+      const registered = await call<{ cardId: string }>(gateway, 'POST', `/v1/users/${payer.userId}/cards`, {
+        token: payer.token,
+        body: {
+          number: '5555555555554444',
+          expMonth: 12,
+          expYear: new Date().getUTCFullYear() + 1,
+          cvc: '321',
+        },
+      });
+      assert.equal(registered.status, 201);
+      const paid = await pay(payer, {
+        merchantId: shop.merchantId,
+        amount: 2_500,
+        currency: 'JPY',
+        method: 'card',
+        cardId: registered.body.cardId,
+      });
+      assert.equal(paid.status, 201, JSON.stringify(paid.body));
+      assert.equal((paid.body as unknown as { method: string }).method, 'card');
+      const sent = gateway.payment.requests.filter((r) => r.rpc === 'CreatePayment').at(-1)?.request;
+      assert.deepEqual([sent?.['method'], sent?.['cardId']], ['PAYMENT_METHOD_CARD', registered.body.cardId]);
+      assert.equal(await walletBalance(gateway, payer), 1_000);
+      const noCard = await pay(payer, {
+        merchantId: shop.merchantId,
+        amount: 100,
+        currency: 'JPY',
+        method: 'card',
+      });
+      assert.deepEqual(
+        [noCard.status, noCard.body.error.details],
+        [400, { fields: { cardId: 'is required when method is card' } }],
+      );
+      const notMine = await pay(payer, {
+        merchantId: shop.merchantId,
+        amount: 100,
+        currency: 'JPY',
+        method: 'card',
+        cardId: 'card_someone_elses',
+      });
+      assert.equal(notMine.status, 404);
+    });
+
+    it('answers cashback as payment reports it: GRANTED with points, PENDING, NONE', async () => {
+      const { payer, shop } = await fundedPayer();
+      const cases: Array<
+        [NonNullable<typeof gateway.payment.cashback.status>, string, { status: string; points: number }]
+      > = [
+        ['CASHBACK_STATUS_GRANTED', '15', { status: 'GRANTED', points: 15 }],
+        ['CASHBACK_STATUS_PENDING', '0', { status: 'PENDING', points: 0 }],
+        ['CASHBACK_STATUS_NONE', '0', { status: 'NONE', points: 0 }],
+      ];
+      try {
+        for (const [status, points, expected] of cases) {
+          gateway.payment.cashback = { status, points };
+          const paid = await pay(payer, { merchantId: shop.merchantId, amount: 1_500, currency: 'JPY' });
+          assert.equal(paid.status, 201);
+          assert.deepEqual(paid.body.cashback, expected);
+          const shown = await call<PaymentBody>(gateway, 'GET', `/v1/payments/${paid.body.paymentId}`, {
+            token: payer.token,
+          });
+          assert.deepEqual(shown.body.cashback, expected);
+        }
+      } finally {
+        gateway.payment.cashback = { status: 'CASHBACK_STATUS_NONE', points: '0' };
+      }
+    });
+
     it('replays the original answer with Idempotent-Replayed, and refuses the key with another body', async () => {
       const { payer, shop } = await fundedPayer(5_000);
       const key = randomUUID();

@@ -1,5 +1,7 @@
 import type { Db, DependencyPolicy, Logger } from '@koban/platform';
 import type { Config } from './config.js';
+import { createBankPort, type BankClient } from './downstream/bank-port.js';
+import { createCampaignPort, type CampaignClient } from './downstream/campaign-port.js';
 import { createLedgerPort, type LedgerClient } from './downstream/ledger-port.js';
 import { createRiskCheck, type FraudClient } from './downstream/risk-check.js';
 import { createPaymentHandlers } from './grpc-api.js';
@@ -17,6 +19,9 @@ import type { PaymentHandlers } from './rpc.js';
 import { poolSql } from './sql.js';
 import type { RecoveryTimings } from './sweeper/recovery.js';
 import { createSweeper, type Sweeper } from './sweeper/sweeper.js';
+import { encodeCreateTopupResponse } from './topup/topup-grpc.js';
+import { createTopupService } from './topup/topup-service.js';
+import { createTopupStore } from './topup/topup-store.js';
 import { encodeCreateTransferResponse } from './transfer/transfer-grpc.js';
 import { createTransferService } from './transfer/transfer-service.js';
 import { createTransferStore } from './transfer/transfer-store.js';
@@ -25,6 +30,8 @@ import { createTransferStore } from './transfer/transfer-store.js';
 export type PaymentAppConfig = Pick<
   Config,
   | 'FRAUD_FALLBACK_MAX_AMOUNT'
+  | 'CAMPAIGN_TIMEOUT_MS'
+  | 'TOPUP_RETRY_DEADLINE_MS'
   | 'IDEMPOTENCY_LEASE_MS'
   | 'IDEMPOTENCY_RETENTION_HOURS'
   | 'SWEEPER_INTERVAL_MS'
@@ -45,6 +52,10 @@ export interface PaymentAppDeps {
   ledgerClient: LedgerClient;
   /** Built without a policy: the risk check applies `fraudPolicy` with its fallback. */
   fraudClient: FraudClient;
+  /** Built with the payment→bank-integration policy (3 s, breaker). */
+  bankClient: BankClient;
+  /** Built with the payment→campaign-promo policy (2 s, breaker); never waited on beyond CAMPAIGN_TIMEOUT_MS. */
+  campaignClient: CampaignClient;
   fraudPolicy: DependencyPolicy;
   redisPolicy: DependencyPolicy;
   logger: Logger;
@@ -62,6 +73,12 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
   const now = deps.now ?? (() => new Date());
   const sql = poolSql(db);
   const ledger = createLedgerPort(deps.ledgerClient);
+  const bank = createBankPort(deps.bankClient);
+  const campaign = createCampaignPort({
+    client: deps.campaignClient,
+    budgetMs: config.CAMPAIGN_TIMEOUT_MS,
+    logger,
+  });
   const timings: RecoveryTimings = {
     retryDeadlineMs: config.PENDING_RETRY_DEADLINE_MS,
     failQuietMs: config.PENDING_FAIL_QUIET_MS,
@@ -92,6 +109,8 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     store: createPaymentStore(sql),
     idempotency,
     ledger,
+    bank,
+    campaign,
     risk: createRiskCheck({
       client: deps.fraudClient,
       policy: deps.fraudPolicy,
@@ -109,6 +128,7 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     store: createRefundStore(sql),
     idempotency,
     ledger,
+    campaign,
     encodeResponse: encodeCreateRefundResponse,
     timings,
     now,
@@ -124,16 +144,30 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     now,
     logger,
   });
+  const topups = createTopupService({
+    db,
+    store: createTopupStore(sql),
+    idempotency,
+    ledger,
+    bank,
+    encodeResponse: encodeCreateTopupResponse,
+    // A top-up is charged again for longer than a payment is retried (see the config).
+    timings: { ...timings, retryDeadlineMs: config.TOPUP_RETRY_DEADLINE_MS },
+    now,
+    logger,
+  });
   const sweeper = createSweeper({
     tasks: [
       { name: 'payments', run: (limit) => payments.recoverStuck(limit) },
       { name: 'refunds', run: (limit) => refunds.recoverStuck(limit) },
       { name: 'transfers', run: (limit) => transfers.recoverStuck(limit) },
+      // The top-up retrier: finishes PROCESSING top-ups once bank-integration answers.
+      { name: 'topups', run: (limit) => topups.recoverStuck(limit) },
     ],
     housekeeping: (limit) => idempotency.purgeExpired(limit),
     intervalMs: config.SWEEPER_INTERVAL_MS,
     batchSize: config.SWEEPER_BATCH_SIZE,
     logger,
   });
-  return { handlers: createPaymentHandlers({ qrCodes, payments, refunds, transfers }), sweeper };
+  return { handlers: createPaymentHandlers({ qrCodes, payments, refunds, transfers, topups }), sweeper };
 }

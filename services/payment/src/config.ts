@@ -15,6 +15,11 @@ export const configSchema = z.object({
   BANK_INTEGRATION_ADDR: addressEnv('127.0.0.1:50053'),
   CAMPAIGN_ADDR: addressEnv('127.0.0.1:50055'),
 
+  /** Per-attempt budget of a bank-integration call (charges, cards); beyond it a top-up answers PROCESSING. */
+  BANK_INTEGRATION_TIMEOUT_MS: envInt().min(100).max(30_000).default(3_000),
+  /** The most a payment or refund waits on campaign-promo; beyond it cashback is deferred (PENDING). */
+  CAMPAIGN_TIMEOUT_MS: envInt().min(50).max(10_000).default(2_000),
+
   /** While fraud is slow, failing or behind an open breaker: allow payments up to this many yen, decline above. */
   FRAUD_FALLBACK_MAX_AMOUNT: envInt().min(0).max(10_000_000).default(50_000),
   /** How long a request holds its idempotency key before a retry may take over its work. */
@@ -36,6 +41,15 @@ export const configSchema = z.object({
     .min(1_000)
     .max(24 * 3_600_000)
     .default(120_000),
+  /**
+   * Until this age a PROCESSING top-up whose charge bank-integration never recorded is charged
+   * again (same charge id); after it, it fails as TIMED_OUT. Longer than for payments: the user
+   * was told the top-up finishes when the bank recovers.
+   */
+  TOPUP_RETRY_DEADLINE_MS: envInt()
+    .min(1_000)
+    .max(7 * 24 * 3_600_000)
+    .default(3_600_000),
   /** Abandon (FAILED) only once no transfer was sent for this long, so none can still be in flight. */
   PENDING_FAIL_QUIET_MS: envInt().min(1_000).max(3_600_000).default(30_000),
 

@@ -1,4 +1,4 @@
-import { GrpcStatus as grpcStatus, GrpcStatusError } from '@koban/platform';
+import { GrpcStatus as grpcStatus } from '@koban/platform';
 import type { PaymentErrorCode } from './payment-errors.js';
 import { paymentHandlers } from './payment/payment-grpc.js';
 import type { PaymentService } from './payment/payment-service.js';
@@ -7,6 +7,8 @@ import type { QrCodeService } from './qr/qr-code-service.js';
 import { refundHandlers } from './refund/refund-grpc.js';
 import type { RefundService } from './refund/refund-service.js';
 import type { PaymentHandlers } from './rpc.js';
+import { topupHandlers } from './topup/topup-grpc.js';
+import type { TopupService } from './topup/topup-service.js';
 import { transferHandlers } from './transfer/transfer-grpc.js';
 import type { TransferService } from './transfer/transfer-service.js';
 
@@ -23,7 +25,13 @@ export const paymentErrorStatus = {
   idempotency_key_reused: grpcStatus.ALREADY_EXISTS,
   idempotency_in_progress: grpcStatus.ABORTED,
   refund_exceeds_payment: grpcStatus.FAILED_PRECONDITION,
+  invalid_bank_account: grpcStatus.INVALID_ARGUMENT,
+  invalid_card_number: grpcStatus.INVALID_ARGUMENT,
+  card_expired: grpcStatus.FAILED_PRECONDITION,
+  invalid_cvc: grpcStatus.FAILED_PRECONDITION,
+  card_declined: grpcStatus.FAILED_PRECONDITION,
   account_locked: grpcStatus.FAILED_PRECONDITION,
+  rate_limited: grpcStatus.RESOURCE_EXHAUSTED,
   service_unavailable: grpcStatus.UNAVAILABLE,
 } as const satisfies Readonly<Record<PaymentErrorCode, number>>;
 
@@ -32,19 +40,16 @@ export interface PaymentFeatures {
   payments: PaymentService;
   refunds: RefundService;
   transfers: TransferService;
+  topups: TopupService;
 }
 
-/** The PaymentService handlers of every feature. Top-ups come with a later issue. */
+/** The PaymentService handlers of every feature. */
 export function createPaymentHandlers(features: PaymentFeatures): PaymentHandlers {
-  const topupsNotYet = (): never => {
-    throw new GrpcStatusError(grpcStatus.UNIMPLEMENTED, 'top-ups are not available yet');
-  };
   return {
     ...qrCodeHandlers(features.qrCodes),
     ...paymentHandlers(features.payments),
     ...refundHandlers(features.refunds),
     ...transferHandlers(features.transfers),
-    CreateTopup: topupsNotYet,
-    GetTopup: topupsNotYet,
+    ...topupHandlers(features.topups),
   };
 }

@@ -16,6 +16,7 @@ import {
   startOutboxPublishing,
   startServiceRuntime,
   topics,
+  type DependencyPreset,
 } from '@koban/platform';
 import { createPaymentApp } from './app.js';
 import { configSchema } from './config.js';
@@ -32,13 +33,13 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
 });
 
 // One policy per downstream, shared by every call to it: a breaker must see all of them.
-const ledgerPolicy = createDependencyPolicy(presetOptions(dependencyPresets.paymentToLedger, 'payment'), {
-  logger,
-});
-const fraudPolicy = createDependencyPolicy(presetOptions(dependencyPresets.paymentToFraud, 'payment'), {
-  logger,
-});
-const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'payment'), { logger });
+const policy = (preset: DependencyPreset, timeoutMs?: number) =>
+  createDependencyPolicy(presetOptions(preset, 'payment', { timeoutMs }), { logger });
+const ledgerPolicy = policy(dependencyPresets.paymentToLedger);
+const fraudPolicy = policy(dependencyPresets.paymentToFraud);
+const bankPolicy = policy(dependencyPresets.paymentToBankIntegration, config.BANK_INTEGRATION_TIMEOUT_MS);
+const campaignPolicy = policy(dependencyPresets.paymentToCampaignPromo, config.CAMPAIGN_TIMEOUT_MS);
+const redisPolicy = policy(dependencyPresets.redis);
 
 const protos = loadProtos();
 const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, config.LEDGER_ADDR, {
@@ -50,9 +51,17 @@ const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, conf
 const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, config.FRAUD_ADDR, {
   timeoutMs: dependencyPresets.paymentToFraud.timeoutMs,
 });
+const bankClient = createGrpcClient(
+  protos.koban.bankintegration.v1.BankIntegrationService,
+  config.BANK_INTEGRATION_ADDR,
+  { timeoutMs: config.BANK_INTEGRATION_TIMEOUT_MS, policy: bankPolicy },
+);
+const campaignClient = createGrpcClient(protos.koban.campaign.v1.CampaignService, config.CAMPAIGN_ADDR, {
+  timeoutMs: config.CAMPAIGN_TIMEOUT_MS,
+  policy: campaignPolicy,
+});
 shutdown.onShutdown('grpc-clients', () => {
-  ledgerClient.close();
-  fraudClient.close();
+  for (const client of [ledgerClient, fraudClient, bankClient, campaignClient]) client.close();
 });
 
 const app = createPaymentApp({
@@ -61,6 +70,8 @@ const app = createPaymentApp({
   redis,
   ledgerClient,
   fraudClient,
+  bankClient,
+  campaignClient,
   fraudPolicy,
   redisPolicy,
   logger,

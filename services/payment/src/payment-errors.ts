@@ -2,7 +2,8 @@ import { DomainError } from '@koban/platform';
 
 /**
  * Every domain error code the payment service answers with (proto/README.md, "Domain errors").
- * `payment-grpc-api.ts` maps each to its gRPC status, exhaustively.
+ * `grpc-api.ts` maps each to its gRPC status, exhaustively. The card and bank codes are
+ * bank-integration's refusals of a charge, passed through as they came (`downstream/bank-port.ts`).
  */
 export type PaymentErrorCode =
   | 'invalid_request'
@@ -13,7 +14,13 @@ export type PaymentErrorCode =
   | 'idempotency_key_reused'
   | 'idempotency_in_progress'
   | 'refund_exceeds_payment'
+  | 'invalid_bank_account'
+  | 'invalid_card_number'
+  | 'card_expired'
+  | 'invalid_cvc'
+  | 'card_declined'
   | 'account_locked'
+  | 'rate_limited'
   | 'service_unavailable';
 
 /** A business outcome that records nothing, answered as a domain error. */

@@ -28,7 +28,16 @@ void describe('payment schema', { timeout: 30_000 }, () => {
     );
     assert.deepEqual(
       rows.map((row) => row['name']),
-      ['idempotency_keys', 'outbox', 'payments', 'qr_codes', 'refunds', 'schema_migrations', 'transfers'],
+      [
+        'idempotency_keys',
+        'outbox',
+        'payments',
+        'qr_codes',
+        'refunds',
+        'schema_migrations',
+        'topups',
+        'transfers',
+      ],
     );
     for (const file of (await readdir(migrationsDir)).filter((name) => name.endsWith('.sql'))) {
       assert.equal(splitSqlStatements(await readFile(join(migrationsDir, file), 'utf8')).length, 1, file);

@@ -71,7 +71,9 @@ export function startOutboxPublishing(options: OutboxPublishingOptions): OutboxP
   return {
     async stop() {
       stopping.abort();
-      await connecting;
+      // A connect attempt in flight against an unreachable broker can take kafkajs a while to
+      // give up; shutdown does not wait for it beyond a moment.
+      await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await relay.stop();
       if (connected) await producer.disconnect();
     },

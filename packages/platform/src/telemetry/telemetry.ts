@@ -57,7 +57,8 @@ export function startTelemetry(settings: TelemetrySettings = {}): NodeSDK {
     instrumentations: [
       new HttpInstrumentation(),
       new GrpcInstrumentation(),
-      new MySQL2Instrumentation(),
+      // Statements go into spans with their values masked: bound values may be personal data.
+      new MySQL2Instrumentation({ maskStatement: true }),
       new IORedisInstrumentation(),
       new KafkaJsInstrumentation(),
       // Correlation only: trace_id/span_id on every line; lines themselves go to stdout.

@@ -1,14 +1,24 @@
 import type { Logger, RedisClient } from '@koban/platform';
-import type { VelocityReading } from './fraud-rules.js';
+import type { VelocityCounts } from './fraud-rules.js';
 
-/** The per-user sliding window of payments, kept in Redis. */
+/** The subjects a payment is counted against; empty strings for those it has none of. */
+export interface VelocitySubjects {
+  paymentId: string;
+  userId: string;
+  cardFingerprint: string;
+  clientIp: string;
+  merchantId: string;
+}
+
+/** The sliding windows of payments per user, card, client IP and merchant, kept in Redis. */
 export interface VelocityWindow {
   /**
-   * Adds the payment to its user's window at `atMs` (once per payment id: a retry does not count
-   * again) and answers how many payments the window holds, this one included. Never throws: when
-   * Redis does not answer within its command timeout, the reading is unavailable.
+   * Adds the payment to the window of each of its subjects at `atMs` (once per payment id: a
+   * retry does not count again) and answers how many payments each window holds, this one
+   * included. Never throws: when Redis does not answer within its command budget, the answer is
+   * undefined.
    */
-  record(userId: string, paymentId: string, atMs: number): Promise<VelocityReading>;
+  record(subjects: VelocitySubjects, atMs: number): Promise<VelocityCounts | undefined>;
 }
 
 /** What {@link createVelocityWindow} needs. */
@@ -17,49 +27,66 @@ export interface VelocityWindowDeps {
   redis: RedisClient;
   logger: Logger;
   windowMs: number;
-  /** Prefix of the per-user keys (default `fraud:velocity:user:`). */
+  /** Prefix of every key (default `fraud:`); windows are `<prefix>velocity:<subject>:<id>`. */
   keyPrefix?: string;
 }
 
+const subjects = ['user', 'card', 'ip', 'merchant'] as const;
+const commandsPerWindow = 4;
+
 /**
- * A sliding window per user as a Redis sorted set (score = when, member = payment id), updated
- * in one MULTI/EXEC so concurrent payments of a user never miss each other: drop entries older
- * than the window, `ZADD NX` this payment (a retried payment keeps its first time and counts
- * once), `ZCARD`, and `PEXPIRE` so an idle user's key disappears with the window.
+ * A sliding window per subject as a Redis sorted set (score = when, member = payment id), all of
+ * a payment's windows updated in one MULTI/EXEC so concurrent payments never miss each other:
+ * per window, drop entries older than the window, `ZADD NX` this payment (a retried payment
+ * keeps its first time and counts once), `ZCARD`, and `PEXPIRE` so an idle subject's key
+ * disappears with the window.
  */
 export function createVelocityWindow(deps: VelocityWindowDeps): VelocityWindow {
   const logger = deps.logger.child({ component: 'velocity-window' });
-  const keyPrefix = deps.keyPrefix ?? 'fraud:velocity:user:';
+  const keyPrefix = deps.keyPrefix ?? 'fraud:';
   let unavailableSince: number | undefined;
 
   return {
-    async record(userId, paymentId, atMs) {
-      const key = `${keyPrefix}${userId}`;
+    async record(payment, atMs) {
+      const ids: Record<(typeof subjects)[number], string> = {
+        user: payment.userId,
+        card: payment.cardFingerprint,
+        ip: payment.clientIp,
+        merchant: payment.merchantId,
+      };
+      const present = subjects.filter((subject) => ids[subject] !== '');
       try {
-        const results = await deps.redis
-          .multi()
-          .zremrangebyscore(key, '-inf', atMs - deps.windowMs)
-          .zadd(key, 'NX', atMs, paymentId)
-          .zcard(key)
-          .pexpire(key, deps.windowMs)
-          .exec();
+        const multi = deps.redis.multi();
+        for (const subject of present) {
+          const key = `${keyPrefix}velocity:${subject}:${ids[subject]}`;
+          multi
+            .zremrangebyscore(key, '-inf', atMs - deps.windowMs)
+            .zadd(key, 'NX', atMs, payment.paymentId)
+            .zcard(key)
+            .pexpire(key, deps.windowMs);
+        }
+        const results = await multi.exec();
         if (results === null) throw new Error('the velocity transaction was aborted');
         const failed = results.find(([error]) => error !== null)?.[0];
         if (failed) throw failed;
-        const count = Number(results[2]?.[1]);
-        if (!Number.isInteger(count)) throw new Error(`unexpected ZCARD reply ${String(results[2]?.[1])}`);
+        const counts: VelocityCounts = { user: 0, card: null, ip: null, merchant: null };
+        present.forEach((subject, index) => {
+          const count = Number(results[index * commandsPerWindow + 2]?.[1]);
+          if (!Number.isInteger(count)) throw new Error(`unexpected ZCARD reply for the ${subject} window`);
+          counts[subject] = count;
+        });
         if (unavailableSince !== undefined) {
-          logger.info({ unavailableMs: atMs - unavailableSince }, 'velocity window available again');
+          logger.info({ unavailableMs: atMs - unavailableSince }, 'velocity windows available again');
           unavailableSince = undefined;
         }
-        return { available: true, userPaymentsLastMinute: count };
+        return counts;
       } catch (err) {
         // Logged once per outage: while Redis is down every payment takes this path.
         if (unavailableSince === undefined) {
           unavailableSince = atMs;
-          logger.warn({ err }, 'velocity window unavailable; scoring without the velocity rule');
+          logger.warn({ err }, 'velocity windows unavailable; scoring without the velocity rules');
         }
-        return { available: false };
+        return undefined;
       }
     },
   };

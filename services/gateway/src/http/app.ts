@@ -15,6 +15,11 @@ export interface HttpAppDeps {
   requestTimeoutMs?: number;
   /** Beyond this many requests in flight, new ones are answered 503 at once (API.md: 2,000). */
   maxInFlightRequests?: number;
+  /**
+   * Proxies (IPs, CIDRs) whose `X-Forwarded-For` is believed for `request.ip`. None by default:
+   * the client IP is then the socket's address, whatever the headers say.
+   */
+  trustedProxies?: readonly string[];
 }
 
 const operationalPaths: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
@@ -35,6 +40,7 @@ export function buildHttpApp(deps: HttpAppDeps) {
     // logged where they are handled.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes ?? 64 * 1024,
+    trustProxy: deps.trustedProxies?.length ? [...deps.trustedProxies] : false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();

@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { DomainError } from '@koban/platform';
 import { secretsEqual, type Merchant, type Party, type StoredParty, type User } from '../parties/party.js';
+import { retryAfterSecondsOf, type RateLimiter } from '../rate-limits/rate-limit.js';
 import type { ApiError } from './api-error.js';
 import { apiError } from './error-status.js';
 import { withinDeadline } from './request-scope.js';
@@ -12,14 +13,17 @@ export interface AccessControlDeps {
   adminToken: string;
   /** Resolves a user token or merchant API key; rejects with DomainError `unauthenticated`. */
   authenticate(credential: string): Promise<StoredParty>;
+  /** Per-token limits (API.md: `429 rate_limited` with `Retry-After`), keyed by the party's id. */
+  rateLimiter: RateLimiter;
 }
 
 /** The access hooks of the routes. */
 export interface AccessControl {
   /**
    * An `onRequest` hook (it runs before the body is read, so an unauthenticated request is a
-   * 401 whatever its body): no or an unknown credential → `401 unauthenticated`; a valid one of
-   * another kind → `404 not_found`, like any resource the caller may not see.
+   * 401 whatever its body): no or an unknown credential → `401 unauthenticated`; over the
+   * token's rate limit → `429 rate_limited` with `Retry-After`; a valid one of another kind →
+   * `404 not_found`, like any resource the caller may not see.
    */
   require(...kinds: PartyKind[]): onRequestAsyncHookHandler;
 }
@@ -33,6 +37,23 @@ export function unauthenticated(): ApiError {
 /** `404 not_found`: the same answer for a resource that does not exist and one that is not yours. */
 export function notFound(what = 'resource'): ApiError {
   return apiError('not_found', `${what} not found`);
+}
+
+/** Whose bucket a request takes its token from: one per user, merchant, or the admin. */
+function rateLimitKeyOf(party: Party): string {
+  if (party.kind === 'user') return party.user.userId;
+  if (party.kind === 'merchant') return party.merchant.merchantId;
+  return 'admin';
+}
+
+function rateLimited(retryAfterMs: number): ApiError {
+  const retryAfterSeconds = retryAfterSecondsOf(retryAfterMs);
+  return apiError(
+    'rate_limited',
+    'too many requests for this credential; slow down',
+    { retryAfterSeconds },
+    retryAfterSeconds,
+  );
 }
 
 export function createAccessControl(deps: AccessControlDeps): AccessControl {
@@ -52,7 +73,12 @@ export function createAccessControl(deps: AccessControlDeps): AccessControl {
     require(...kinds) {
       const allowed = new Set(kinds);
       return async (request) => {
-        const party = await withinDeadline(() => identify(request.headers.authorization), request.deadline);
+        const party = await withinDeadline(async () => {
+          const identified = await identify(request.headers.authorization);
+          const decision = await deps.rateLimiter.take(rateLimitKeyOf(identified));
+          if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+          return identified;
+        }, request.deadline);
         if (!allowed.has(party.kind)) throw notFound();
         request.party = party;
       };

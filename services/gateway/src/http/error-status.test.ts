@@ -40,6 +40,9 @@ describe('httpStatusOf', () => {
       unauthenticated: 401,
       insufficient_funds: 402,
       payment_declined: 402,
+      bank_declined: 402,
+      invalid_cvc: 402,
+      card_declined: 402,
       not_found: 404,
       account_not_found: 404,
       idempotency_in_progress: 409,
@@ -49,6 +52,9 @@ describe('httpStatusOf', () => {
       amount_out_of_range: 422,
       idempotency_key_reused: 422,
       refund_exceeds_payment: 422,
+      invalid_bank_account: 422,
+      invalid_card_number: 422,
+      card_expired: 422,
       account_locked: 423,
       rate_limited: 429,
       internal: 500,
@@ -94,6 +100,34 @@ describe('toApiError', () => {
       traceId,
     );
     assert.deepEqual([error.statusCode, error.code, error.details], [404, 'not_found', undefined]);
+  });
+
+  it('passes a lockout on as 423 with details.lockedUntil and scope', () => {
+    const lockedUntil = '2030-01-01T00:30:00.000Z';
+    const error = toApiError(
+      new DomainError('account_locked', 'locked', { lockedUntil, scope: 'user' }, { status: 9 }),
+      recordingLog(),
+      traceId,
+    );
+    assert.deepEqual(
+      [error.statusCode, error.code, error.details, error.retryAfterSeconds],
+      [423, 'account_locked', { lockedUntil, scope: 'user' }, undefined],
+    );
+  });
+
+  it('answers the card and bank outcomes with their codes', () => {
+    const cases: Array<[string, number]> = [
+      ['invalid_cvc', 402],
+      ['card_declined', 402],
+      ['bank_declined', 402],
+      ['card_expired', 422],
+      ['invalid_card_number', 422],
+      ['invalid_bank_account', 422],
+    ];
+    for (const [code, status] of cases) {
+      const error = toApiError(new DomainError(code, 'no'), recordingLog(), traceId);
+      assert.deepEqual([error.statusCode, error.code], [status, code]);
+    }
   });
 
   it('passes rate limits on with Retry-After from the details', () => {

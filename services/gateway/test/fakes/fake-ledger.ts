@@ -52,8 +52,12 @@ export interface Posting {
   currency: string;
 }
 
-/** How the fake misbehaves: answers normally, fails like a dead server, or answers late. */
-export type FaultMode = { kind: 'none' } | { kind: 'unavailable' } | { kind: 'slow'; ms: number };
+/**
+ * How the fake misbehaves: answers normally, fails like a dead server, answers late, or fails
+ * with a bug (INTERNAL, no error code).
+ */
+export type FaultMode =
+  { kind: 'none' } | { kind: 'unavailable' } | { kind: 'slow'; ms: number } | { kind: 'internal' };
 
 const ledgerErrorStatus = {
   invalid_request: grpc.status.INVALID_ARGUMENT,
@@ -213,6 +217,7 @@ export async function startFakeLedger(logger: Logger, book = new FakeBook()): Pr
   async function misbehave(rpc: string): Promise<void> {
     book.count(rpc);
     if (fault.kind === 'unavailable') throw new GrpcStatusError(grpc.status.UNAVAILABLE, 'ledger is down');
+    if (fault.kind === 'internal') throw new GrpcStatusError(grpc.status.INTERNAL, 'internal error');
     if (fault.kind === 'slow') await delay(fault.ms);
   }
   const notUsed = () => {

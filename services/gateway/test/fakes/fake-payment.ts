@@ -2,7 +2,11 @@
 // component tests, moving money in the fake ledger's books. Conventions of the fake:
 // - an amount of 666 is declined for risk;
 // - an Idempotency-Key starting with `busy-` is "still running" (idempotency_in_progress);
-// - QR payloads are `FAKEQR|<qrCodeId>`; anything else is invalid_qr.
+// - QR payloads are `FAKEQR|<qrCodeId>`; anything else is invalid_qr;
+// - a card payment is charged to the card (the fake bank-integration's), not the wallet;
+// - a top-up from bank `0999` FAILS (bank declined); one of 777 stays PROCESSING until the test
+//   finishes it; a card top-up of 423 is refused with account_locked (as payment does for a
+//   locked card); anything else COMPLETES and credits the wallet.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -17,12 +21,15 @@ import {
   type Logger,
   type ServiceHandlers,
 } from '@koban/platform';
+import { DECLINING_BANK, type FakeBankIntegration } from './fake-bank-integration.js';
 import type { FakeBook, FaultMode } from './fake-ledger.js';
 
 type PaymentDefinition = KobanProtos['koban']['payment']['v1']['PaymentService']['service'];
 type Handlers = ServiceHandlers<PaymentDefinition>;
 type PaymentMessage = NonNullable<Awaited<ReturnType<Handlers['GetPayment']>>['payment']>;
 type DeclineReason = NonNullable<PaymentMessage['declineReason']>;
+type CashbackMessage = NonNullable<PaymentMessage['cashback']>;
+type TopupMessage = NonNullable<Awaited<ReturnType<Handlers['GetTopup']>>['topup']>;
 
 const paymentErrorStatus = {
   invalid_request: grpc.status.INVALID_ARGUMENT,
@@ -47,22 +54,45 @@ interface StoredPayment {
   amount: bigint;
   currency: string;
   declineReason: DeclineReason;
+  method: 'PAYMENT_METHOD_WALLET' | 'PAYMENT_METHOD_CARD';
+  cardId: string;
+  cashback: { status: NonNullable<CashbackMessage['status']>; points: string };
   refunded: bigint;
   qrCodeId: string;
   createdAt: number;
+}
+
+interface StoredTopup {
+  topupId: string;
+  status: 'TOPUP_STATUS_PROCESSING' | 'TOPUP_STATUS_COMPLETED' | 'TOPUP_STATUS_FAILED';
+  userId: string;
+  amount: bigint;
+  source: { bankAccountId: string } | { cardId: string };
+  failureReason: 'TOPUP_FAILURE_REASON_UNSPECIFIED' | 'TOPUP_FAILURE_REASON_BANK_DECLINED';
+  createdAt: number;
+  finishedAt: number | undefined;
 }
 
 export interface FakePayment {
   address: string;
   /** Every request received, newest last, with the time its caller had left (its deadline). */
   requests: Array<{ rpc: string; request: Record<string, unknown>; budgetMs: number }>;
+  /** The cashback completed payments answer from now on (default: none). */
+  cashback: { status: NonNullable<CashbackMessage['status']>; points: string };
+  /** Settles a PROCESSING top-up, as payment's retrier does once the bank answers. */
+  finishTopup(topupId: string, outcome: 'COMPLETED' | 'FAILED'): void;
   setFault(mode: FaultMode): void;
   close(): Promise<void>;
 }
 
-export async function startFakePayment(logger: Logger, book: FakeBook): Promise<FakePayment> {
+export async function startFakePayment(
+  logger: Logger,
+  book: FakeBook,
+  bank: Pick<FakeBankIntegration, 'bankAccounts' | 'cards'>,
+): Promise<FakePayment> {
   let fault: FaultMode = { kind: 'none' };
   const requests: FakePayment['requests'] = [];
+  const topups = new Map<string, StoredTopup>();
   const qrCodes = new Map<string, { qrCodeId: string; merchantId: string; amount: bigint }>();
   const payments = new Map<string, StoredPayment>();
   const answers = new Map<string, { fingerprint: string; response: object }>();
@@ -76,6 +106,7 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
     requests.push({ rpc, request: { ...request }, budgetMs: deadlineMs - Date.now() });
     if (fault.kind === 'unavailable') throw new GrpcStatusError(grpc.status.UNAVAILABLE, 'payment is down');
+    if (fault.kind === 'internal') throw new GrpcStatusError(grpc.status.INTERNAL, 'internal error');
     if (fault.kind === 'slow') await delay(fault.ms);
   }
 
@@ -112,9 +143,10 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
     merchantId: payment.merchantId,
     amount: payment.amount.toString(),
     currency: payment.currency,
-    method: 'PAYMENT_METHOD_WALLET' as const,
+    method: payment.method,
+    cardId: payment.cardId,
     declineReason: payment.declineReason,
-    cashback: { status: 'CASHBACK_STATUS_NONE' as const, points: '0' },
+    cashback: payment.cashback,
     refundedAmount: payment.refunded.toString(),
     qrCodeId: payment.qrCodeId,
     createdAt: toTimestamp(payment.createdAt),
@@ -123,6 +155,45 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
   const wallet = (userId: string) => book.lookup('OWNER_TYPE_USER', userId, 'ACCOUNT_KIND_WALLET', 'JPY');
   const merchantAccount = (merchantId: string) =>
     book.lookup('OWNER_TYPE_MERCHANT', merchantId, 'ACCOUNT_KIND_MERCHANT', 'JPY');
+  const settlement = (name: 'bank-settlement' | 'card-settlement') =>
+    book.open('OWNER_TYPE_SYSTEM', name, 'ACCOUNT_KIND_SETTLEMENT', 'JPY', true);
+
+  /** The card, if the user registered it. */
+  const ownCard = (userId: string, cardId: string) => {
+    const card = bank.cards.get(cardId);
+    return card?.userId === userId ? card : undefined;
+  };
+
+  function topupMessage(topup: StoredTopup): TopupMessage {
+    return {
+      topupId: topup.topupId,
+      status: topup.status,
+      userId: topup.userId,
+      amount: topup.amount.toString(),
+      currency: 'JPY',
+      ...topup.source,
+      source: 'cardId' in topup.source ? 'cardId' : 'bankAccountId',
+      failureReason: topup.failureReason,
+      createdAt: toTimestamp(topup.createdAt),
+      finishedAt: topup.finishedAt === undefined ? null : toTimestamp(topup.finishedAt),
+    };
+  }
+
+  /** Credits the wallet from the source's settlement account and marks the top-up COMPLETED. */
+  function complete(topup: StoredTopup): void {
+    const to = wallet(topup.userId);
+    if (!to) throw new Error('the wallet vanished');
+    const from = settlement('cardId' in topup.source ? 'card-settlement' : 'bank-settlement');
+    book.transfer(
+      topup.topupId,
+      'TRANSFER_KIND_TOPUP',
+      topup.topupId,
+      [{ from: from.accountId, to: to.accountId, amount: topup.amount, currency: 'JPY' }],
+      'Top-up',
+    );
+    topup.status = 'TOPUP_STATUS_COMPLETED';
+    topup.finishedAt = Date.now();
+  }
 
   /** Moves money, or names why not (a recorded decline rather than an error). */
   function move(
@@ -186,7 +257,11 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
             });
           }
         }
-        const from = wallet(request.payerUserId);
+        const byCard = request.method === 'PAYMENT_METHOD_CARD';
+        if (byCard && !ownCard(request.payerUserId, request.cardId)) {
+          throw new DomainError('not_found', 'no such card');
+        }
+        const from = byCard ? settlement('card-settlement') : wallet(request.payerUserId);
         const to = merchantAccount(merchantId);
         if (!from || !to) throw new DomainError('not_found', 'no such merchant');
         const paymentId = id('pay');
@@ -202,6 +277,12 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
           amount,
           currency: 'JPY',
           declineReason,
+          method: byCard ? 'PAYMENT_METHOD_CARD' : 'PAYMENT_METHOD_WALLET',
+          cardId: byCard ? request.cardId : '',
+          cashback:
+            declineReason === 'DECLINE_REASON_UNSPECIFIED'
+              ? { ...fake.cashback }
+              : { status: 'CASHBACK_STATUS_NONE', points: '0' },
           refunded: 0n,
           qrCodeId,
           createdAt: Date.now(),
@@ -285,10 +366,51 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
         };
       }),
 
+    CreateTopup: (request, call) =>
+      idempotent('CreateTopup', request, call, () => {
+        if (!wallet(request.userId)) throw new DomainError('not_found', 'no such user');
+        let source: StoredTopup['source'];
+        let declined = false;
+        if (request.source === 'cardId') {
+          if (!ownCard(request.userId, request.cardId ?? ''))
+            throw new DomainError('not_found', 'no such card');
+          if (request.amount === '423') {
+            throw new DomainError('account_locked', 'card operations are locked', {
+              lockedUntil: new Date(Date.now() + 30 * 60_000).toISOString(),
+              scope: 'card',
+            });
+          }
+          source = { cardId: request.cardId ?? '' };
+        } else {
+          const account = bank.bankAccounts.get(request.bankAccountId ?? '');
+          if (account?.userId !== request.userId) throw new DomainError('not_found', 'no such bank account');
+          declined = account.bankCode === DECLINING_BANK;
+          source = { bankAccountId: account.bankAccountId };
+        }
+        const topup: StoredTopup = {
+          topupId: id('top'),
+          status: declined ? 'TOPUP_STATUS_FAILED' : 'TOPUP_STATUS_PROCESSING',
+          userId: request.userId,
+          amount: BigInt(request.amount),
+          source,
+          failureReason: declined ? 'TOPUP_FAILURE_REASON_BANK_DECLINED' : 'TOPUP_FAILURE_REASON_UNSPECIFIED',
+          createdAt: Date.now(),
+          finishedAt: declined ? Date.now() : undefined,
+        };
+        if (!declined && topup.amount !== 777n) complete(topup);
+        topups.set(topup.topupId, topup);
+        return { topup: topupMessage(topup) };
+      }),
+
+    async GetTopup(request, call) {
+      await misbehave('GetTopup', request, call);
+      const topup = topups.get(request.topupId);
+      if (!topup) throw new DomainError('not_found', 'no such top-up');
+      return { topup: topupMessage(topup) };
+    },
+
     GetRefund: notUsed,
     GetTransfer: notUsed,
-    CreateTopup: notUsed,
-    GetTopup: notUsed,
   };
 
   const server: GrpcServer = createGrpcServer({
@@ -298,12 +420,24 @@ export async function startFakePayment(logger: Logger, book: FakeBook): Promise<
   });
   server.addService(loadProtos().koban.payment.v1.PaymentService.service, handlers);
   const port = await server.listen(0);
-  return {
+  const fake: FakePayment = {
     address: `127.0.0.1:${port}`,
     requests,
+    cashback: { status: 'CASHBACK_STATUS_NONE', points: '0' },
+    finishTopup(topupId, outcome) {
+      const topup = topups.get(topupId);
+      if (topup?.status !== 'TOPUP_STATUS_PROCESSING') throw new Error(`top-up ${topupId} is not processing`);
+      if (outcome === 'COMPLETED') complete(topup);
+      else {
+        topup.status = 'TOPUP_STATUS_FAILED';
+        topup.failureReason = 'TOPUP_FAILURE_REASON_BANK_DECLINED';
+        topup.finishedAt = Date.now();
+      }
+    },
     setFault: (mode) => {
       fault = mode;
     },
     close: () => server.shutdown(0),
   };
+  return fake;
 }

@@ -92,4 +92,38 @@ void describe('ledger port', () => {
     await assert.rejects(down.findMerchantAccount('mch_1'), { code: 'service_unavailable' });
     await assert.rejects(down.transferApplied('pay_1'), { code: 'service_unavailable' });
   });
+
+  void it('finds a points account in POINTS, and remembers a settlement account once found', async () => {
+    const lookups: unknown[] = [];
+    const port = createLedgerPort(
+      ledgerClient({
+        lookupAccount: (request) => {
+          lookups.push(request);
+          return Promise.resolve({
+            account: {
+              accountId: `acc_${request.ownerId ?? ''}`,
+              ownerType: 'OWNER_TYPE_USER',
+              ownerId: request.ownerId ?? '',
+              kind: 'ACCOUNT_KIND_WALLET',
+              currency: 'JPY',
+              overdraftAllowed: false,
+              createdAt: null,
+            },
+          });
+        },
+      }),
+    );
+    assert.equal(await port.findPointsAccount('usr_1'), 'acc_usr_1');
+    assert.equal(await port.findSettlementAccount('card-settlement'), 'acc_card-settlement');
+    assert.equal(await port.findSettlementAccount('card-settlement'), 'acc_card-settlement');
+    assert.deepEqual(lookups, [
+      { ownerType: 'OWNER_TYPE_USER', ownerId: 'usr_1', kind: 'ACCOUNT_KIND_POINTS', currency: 'POINTS' },
+      {
+        ownerType: 'OWNER_TYPE_SYSTEM',
+        ownerId: 'card-settlement',
+        kind: 'ACCOUNT_KIND_SETTLEMENT',
+        currency: 'JPY',
+      },
+    ]);
+  });
 });

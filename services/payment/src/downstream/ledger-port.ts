@@ -3,11 +3,18 @@ import { serviceUnavailable } from '../payment-errors.js';
 import { GrpcStatus as grpcStatus } from '@koban/platform';
 import { CURRENCY } from '../money.js';
 
+/** The ledger currency of cashback points. */
+const POINTS = 'POINTS';
+
 /** The ledger's gRPC client, built in main.ts with the payment→ledger policy. */
 export type LedgerClient = GrpcClient<KobanProtos['koban']['ledger']['v1']['LedgerService']['service']>;
 
 /** Why money moves, as the ledger records it on every entry. */
-export type LedgerTransferKind = 'TRANSFER_KIND_PAYMENT' | 'TRANSFER_KIND_PEER' | 'TRANSFER_KIND_REFUND';
+export type LedgerTransferKind =
+  'TRANSFER_KIND_PAYMENT' | 'TRANSFER_KIND_PEER' | 'TRANSFER_KIND_REFUND' | 'TRANSFER_KIND_TOPUP';
+
+/** The system accounts money enters the platform through (opened by the ledger at start). */
+export type SettlementAccount = 'bank-settlement' | 'card-settlement';
 
 /** One single-posting ledger transfer, identified by a transfer id chosen by payment. */
 export interface LedgerTransfer {
@@ -38,6 +45,10 @@ export interface LedgerPort {
   findWallet(userId: string): Promise<string | undefined>;
   /** A merchant's JPY takings account id, or undefined when there is no such merchant. */
   findMerchantAccount(merchantId: string): Promise<string | undefined>;
+  /** A user's POINTS account id (where cashback goes), or undefined when the user has none. */
+  findPointsAccount(userId: string): Promise<string | undefined>;
+  /** A settlement account's id; remembered once found (system accounts never change). */
+  findSettlementAccount(name: SettlementAccount): Promise<string | undefined>;
   /** Applies a transfer, at most once per transfer id. Never throws for the dependency's failures. */
   transfer(transfer: LedgerTransfer): Promise<LedgerTransferOutcome>;
   /** Whether a transfer id has been applied; throws `service_unavailable` when the ledger cannot say. */
@@ -57,12 +68,13 @@ const isBusinessAnswer = (error: unknown): error is DomainError =>
 
 export function createLedgerPort(client: LedgerClient): LedgerPort {
   async function lookup(
-    ownerType: 'OWNER_TYPE_USER' | 'OWNER_TYPE_MERCHANT',
-    kind: 'ACCOUNT_KIND_WALLET' | 'ACCOUNT_KIND_MERCHANT',
+    ownerType: 'OWNER_TYPE_USER' | 'OWNER_TYPE_MERCHANT' | 'OWNER_TYPE_SYSTEM',
+    kind: 'ACCOUNT_KIND_WALLET' | 'ACCOUNT_KIND_MERCHANT' | 'ACCOUNT_KIND_POINTS' | 'ACCOUNT_KIND_SETTLEMENT',
     ownerId: string,
+    currency: string = CURRENCY,
   ): Promise<string | undefined> {
     try {
-      const { account } = await client.lookupAccount({ ownerType, ownerId, kind, currency: CURRENCY });
+      const { account } = await client.lookupAccount({ ownerType, ownerId, kind, currency });
       return account?.accountId || undefined;
     } catch (error) {
       if (isBusinessAnswer(error) && isNotFound(error)) return undefined;
@@ -71,9 +83,20 @@ export function createLedgerPort(client: LedgerClient): LedgerPort {
     }
   }
 
+  const settlementAccounts = new Map<SettlementAccount, string>();
+
   return {
     findWallet: (userId) => lookup('OWNER_TYPE_USER', 'ACCOUNT_KIND_WALLET', userId),
     findMerchantAccount: (merchantId) => lookup('OWNER_TYPE_MERCHANT', 'ACCOUNT_KIND_MERCHANT', merchantId),
+    findPointsAccount: (userId) => lookup('OWNER_TYPE_USER', 'ACCOUNT_KIND_POINTS', userId, POINTS),
+
+    async findSettlementAccount(name) {
+      const known = settlementAccounts.get(name);
+      if (known !== undefined) return known;
+      const accountId = await lookup('OWNER_TYPE_SYSTEM', 'ACCOUNT_KIND_SETTLEMENT', name);
+      if (accountId !== undefined) settlementAccounts.set(name, accountId);
+      return accountId;
+    },
 
     async transfer(transfer) {
       try {

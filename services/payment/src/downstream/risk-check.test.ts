@@ -17,6 +17,8 @@ const subject = {
   merchantId: 'mch_1',
   amount: 1_000,
   currency: 'JPY',
+  method: 'WALLET' as const,
+  cardFingerprint: null,
   clientIp: '',
   occurredAt: new Date(0),
 };
@@ -83,5 +85,22 @@ void describe('createRiskCheck', () => {
         source: 'fallback',
       });
     }
+  });
+
+  void it('scores a card payment with its method, card fingerprint and client IP', async () => {
+    let sent: Parameters<FraudClient['score']>[0] | undefined;
+    const check = createRiskCheck({
+      client: fraudClient((request) => {
+        sent = request;
+        return Promise.resolve({ decision: 'DECISION_ALLOW', score: 1, reasons: [], features: null });
+      }),
+      policy,
+      fallbackMaxAmount: 0,
+      logger,
+    });
+    await check.assess({ ...subject, method: 'CARD', cardFingerprint: 'fp_1', clientIp: '198.51.100.7' });
+    assert.equal(sent?.method, 'PAYMENT_METHOD_CARD');
+    assert.equal(sent.cardFingerprint, 'fp_1');
+    assert.equal(sent.clientIp, '198.51.100.7');
   });
 });

@@ -17,6 +17,9 @@ export interface RiskSubject {
   merchantId: string;
   amount: number;
   currency: string;
+  method: 'WALLET' | 'CARD';
+  /** The card's fingerprint (from bank-integration) for card payments; fraud counts card lockouts by it. */
+  cardFingerprint: string | null;
   clientIp: string;
   occurredAt: Date;
 }
@@ -67,7 +70,8 @@ export function createRiskCheck(deps: RiskCheckDeps): RiskCheck {
                 merchantId: subject.merchantId,
                 amount: String(subject.amount),
                 currency: subject.currency,
-                method: 'PAYMENT_METHOD_WALLET',
+                method: subject.method === 'CARD' ? 'PAYMENT_METHOD_CARD' : 'PAYMENT_METHOD_WALLET',
+                cardFingerprint: subject.cardFingerprint ?? '',
                 clientIp: subject.clientIp,
                 occurredAt: toTimestamp(subject.occurredAt),
               },

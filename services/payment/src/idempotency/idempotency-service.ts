@@ -28,6 +28,12 @@ export interface Reservation {
    * `idempotency_in_progress` (rolling that transaction back) if the reservation was lost.
    */
   bind(conn: Tx, resourceId: string): Promise<void>;
+  /**
+   * Unties the key from the resource, inside the transaction that deletes it, for a request that
+   * will fail having recorded nothing after all. The failure then frees the key: a retry starts
+   * afresh. Throws `idempotency_in_progress` if the reservation was lost.
+   */
+  forget(conn: Tx, resourceId: string): Promise<void>;
 }
 
 /** The two ways a reserved request runs: afresh, or driving forward the resource a previous attempt created. */
@@ -43,6 +49,11 @@ export interface IdempotencyService {
   run<T>(request: IdempotentRequest, work: IdempotentWork<T>): Promise<IdempotentOutcome<T>>;
   /** Records the final response, in the transaction that records the resource's final state. */
   complete(conn: Tx, scope: IdempotencyScope, resourceId: string, response: Buffer): Promise<void>;
+  /**
+   * Records the response unless one is recorded already: for resources answered before they are
+   * finished (a PROCESSING top-up), whose first answer is what a replay must repeat.
+   */
+  completeOnce(conn: Tx, scope: IdempotencyScope, resourceId: string, response: Buffer): Promise<void>;
   /** Deletes expired keys (the sweeper's housekeeping); answers how many. */
   purgeExpired(limit: number): Promise<number>;
 }
@@ -152,6 +163,9 @@ export function createIdempotencyService(deps: IdempotencyDeps): IdempotencyServ
         async bind(conn, resourceId) {
           if (!(await store.bind(conn, request.scope, owner, resourceId))) throw inProgressError();
         },
+        async forget(conn, resourceId) {
+          if (!(await store.unbind(conn, request.scope, owner, resourceId))) throw inProgressError();
+        },
       };
       try {
         const value =
@@ -176,6 +190,8 @@ export function createIdempotencyService(deps: IdempotencyDeps): IdempotencyServ
     run,
     complete: (conn, scope, resourceId, response) =>
       store.complete(conn, scope, resourceId, response, retentionMs),
+    completeOnce: (conn, scope, resourceId, response) =>
+      store.complete(conn, scope, resourceId, response, retentionMs, true),
     purgeExpired: (limit) => store.purgeExpired(limit),
   };
 }

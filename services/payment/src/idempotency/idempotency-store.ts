@@ -13,13 +13,19 @@ export interface IdempotencyStore {
   takeOver(scope: IdempotencyScope, previousOwner: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Ties the key to the resource it created, in that resource's transaction; false if `owner` lost it. */
   bind(conn: Tx, scope: IdempotencyScope, owner: string, resourceId: string): Promise<boolean>;
-  /** Stores the final response, in the transaction that records the resource's final state. */
+  /** Ties the key back to no resource, in the transaction that deletes it; false if `owner` lost it. */
+  unbind(conn: Tx, scope: IdempotencyScope, owner: string, resourceId: string): Promise<boolean>;
+  /**
+   * Stores the response, in the transaction that records the resource's state. With `onlyIfOpen`,
+   * only while no response is stored yet (the first answer stands).
+   */
   complete(
     conn: Tx,
     scope: IdempotencyScope,
     resourceId: string,
     response: Buffer,
     retentionMs: number,
+    onlyIfOpen?: boolean,
   ): Promise<void>;
   /** After a failure: forgets a key `owner` never bound, ends its lease on one it did. */
   release(scope: IdempotencyScope, owner: string): Promise<void>;
@@ -93,12 +99,22 @@ export function createIdempotencyStore(sql: Sql): IdempotencyStore {
       return changed === 1;
     },
 
-    async complete(conn, scope, resourceId, response, retentionMs) {
+    async unbind(conn, scope, owner, resourceId) {
+      const changed = await txSql(conn).write(
+        `UPDATE idempotency_keys SET resource_id = NULL
+          WHERE caller_id = ? AND idempotency_key = ? AND owner = ? AND state = 'IN_PROGRESS'
+            AND resource_id = ?`,
+        [scope.callerId, scope.key, owner, resourceId],
+      );
+      return changed === 1;
+    },
+
+    async complete(conn, scope, resourceId, response, retentionMs, onlyIfOpen = false) {
       await txSql(conn).write(
         `UPDATE idempotency_keys
             SET state = 'COMPLETED', response = ?, completed_at = NOW(3),
                 expires_at = NOW(3) + INTERVAL ? MICROSECOND
-          WHERE caller_id = ? AND idempotency_key = ? AND resource_id = ?`,
+          WHERE caller_id = ? AND idempotency_key = ? AND resource_id = ?${onlyIfOpen ? " AND state = 'IN_PROGRESS'" : ''}`,
         [response, retentionMs * 1000, scope.callerId, scope.key, resourceId],
       );
     },

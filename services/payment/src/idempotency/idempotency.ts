@@ -17,10 +17,15 @@ import { PaymentError, invalidRequest } from '../payment-errors.js';
  * - An owner that fails before binding deletes the row (nothing was recorded: a retry starts
  *   afresh); one that fails after binding ends its lease, so a retry takes over and drives the
  *   same resource forward instead of waiting for the sweeper.
+ * - forget: an owner whose resource turned out to record nothing (a downstream refused it before
+ *   anything moved) deletes the resource and unbinds the key in one transaction, then fails like
+ *   an owner that never bound: the refusal is answered as an error and a retry starts afresh.
+ * - A top-up answers PROCESSING before it is finished: that first answer is recorded as the
+ *   key's response (`completeOnce`), and the sweeper finishing the top-up later leaves it alone.
  */
 
 /** The operations that take an idempotency key. */
-export type IdempotentOperation = 'CreatePayment' | 'CreateRefund' | 'CreateTransfer';
+export type IdempotentOperation = 'CreatePayment' | 'CreateRefund' | 'CreateTransfer' | 'CreateTopup';
 
 /** Who a key belongs to, and the key. */
 export interface IdempotencyScope {

@@ -24,8 +24,8 @@ export function paymentToProto(payment: Payment): PaymentMessage {
     merchantId: payment.merchantId,
     amount: String(payment.amount),
     currency: payment.currency,
-    method: 'PAYMENT_METHOD_WALLET',
-    cardId: '',
+    method: payment.method === 'CARD' ? 'PAYMENT_METHOD_CARD' : 'PAYMENT_METHOD_WALLET',
+    cardId: payment.card?.cardId ?? '',
     declineReason:
       payment.declineReason === null
         ? 'DECLINE_REASON_UNSPECIFIED'
@@ -33,7 +33,7 @@ export function paymentToProto(payment: Payment): PaymentMessage {
     cashback: {
       status: `CASHBACK_STATUS_${payment.cashback.status}`,
       points: String(payment.cashback.points),
-      campaignId: '',
+      campaignId: payment.cashback.campaignId ?? '',
     },
     refundedAmount: String(payment.refundedAmount),
     qrCodeId: payment.qrCodeId ?? '',

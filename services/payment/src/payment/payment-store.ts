@@ -8,8 +8,10 @@ export interface PaymentStore {
   /** Inserts a new PENDING payment; the sweeper leaves it alone until `sweepableAt`. */
   insert(conn: Tx, payment: Payment, sweepableAt: Date): Promise<void>;
   find(paymentId: string): Promise<Payment | undefined>;
-  /** Writes a final state, only over PENDING; false when another driver finished it first. */
+  /** Writes a final state (and a completion's cashback), only over PENDING; false when another driver finished it first. */
   finish(conn: Tx, payment: Payment): Promise<boolean>;
+  /** Deletes a PENDING payment that recorded nothing after all (see `Reservation.forget`). */
+  remove(conn: Tx, paymentId: string): Promise<void>;
   /** Notes that a transfer is about to be sent again (the sweeper's FAILED rule counts from it). */
   noteTransferAttempt(paymentId: string, at: Date): Promise<void>;
   /** Claims up to `limit` PENDING payments due for the sweeper, holding them `holdMs` (see sweep-claims.ts). */
@@ -25,24 +27,31 @@ export interface StuckPayment {
 }
 
 const columns = `payment_id, idempotency_caller_id, idempotency_key, payer_user_id, payer_account_id,
-  merchant_id, merchant_account_id, amount, currency, method, qr_code_id, client_ip, status, decline_reason,
-  ledger_transfer_id, refunded_amount, cashback_status, cashback_points, traceparent, tracestate,
+  merchant_id, merchant_account_id, amount, currency, method, card_id, card_fingerprint, charge_id,
+  funding_account_id, points_account_id, qr_code_id, client_ip, status, decline_reason, ledger_transfer_id,
+  refunded_amount, cashback_status, cashback_points, cashback_campaign_id, traceparent, tracestate,
   created_at, finished_at, last_transfer_at`;
 
-const swept: SweptTable = { table: 'payments', idColumn: 'payment_id', columns };
+const swept: SweptTable = { table: 'payments', idColumn: 'payment_id', openStatus: 'PENDING', columns };
 
 function toPayment(row: Row): Payment {
   const traceparent = textOrNull(row['traceparent']);
+  const cardId = textOrNull(row['card_id']);
+  const payerAccountId = text(row['payer_account_id']);
   return {
     paymentId: text(row['payment_id']),
     idempotency: { callerId: text(row['idempotency_caller_id']), key: text(row['idempotency_key']) },
     payerUserId: text(row['payer_user_id']),
-    payerAccountId: text(row['payer_account_id']),
+    payerAccountId,
     merchantId: text(row['merchant_id']),
     merchantAccountId: text(row['merchant_account_id']),
     amount: num(row['amount']),
     currency: CURRENCY,
-    method: 'WALLET',
+    method: text(row['method']) === 'CARD' ? 'CARD' : 'WALLET',
+    card: cardId === null ? null : { cardId, fingerprint: text(row['card_fingerprint']) },
+    chargeId: textOrNull(row['charge_id']),
+    fundingAccountId: textOrNull(row['funding_account_id']) ?? payerAccountId,
+    pointsAccountId: textOrNull(row['points_account_id']),
     qrCodeId: textOrNull(row['qr_code_id']),
     clientIp: text(row['client_ip']),
     status: text(row['status']) as PaymentStatus,
@@ -52,6 +61,7 @@ function toPayment(row: Row): Payment {
     cashback: {
       status: text(row['cashback_status']) as CashbackStatus,
       points: num(row['cashback_points']),
+      campaignId: textOrNull(row['cashback_campaign_id']),
     },
     trace: traceparent === null ? null : { traceparent, tracestate: textOrNull(row['tracestate']) },
     createdAt: date(row['created_at']),
@@ -65,10 +75,12 @@ export function createPaymentStore(sql: Sql): PaymentStore {
     async insert(conn, payment, sweepableAt) {
       await txSql(conn).write(
         `INSERT INTO payments (payment_id, idempotency_caller_id, idempotency_key, payer_user_id, payer_account_id,
-           merchant_id, merchant_account_id, amount, currency, method, qr_code_id, client_ip, status, decline_reason,
+           merchant_id, merchant_account_id, amount, currency, method, card_id, card_fingerprint, charge_id,
+           funding_account_id, points_account_id, qr_code_id, client_ip, status, decline_reason,
            ledger_transfer_id, refunded_amount, refund_reserved_amount, cashback_status, cashback_points,
-           traceparent, tracestate, created_at, finished_at, last_transfer_at, next_sweep_at, sweep_attempts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+           cashback_campaign_id, traceparent, tracestate, created_at, finished_at, last_transfer_at,
+           next_sweep_at, sweep_attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
         [
           payment.paymentId,
           payment.idempotency.callerId,
@@ -80,6 +92,11 @@ export function createPaymentStore(sql: Sql): PaymentStore {
           payment.amount,
           payment.currency,
           payment.method,
+          payment.card?.cardId ?? null,
+          payment.card?.fingerprint ?? null,
+          payment.chargeId,
+          payment.fundingAccountId,
+          payment.pointsAccountId,
           payment.qrCodeId,
           payment.clientIp,
           payment.status,
@@ -87,6 +104,7 @@ export function createPaymentStore(sql: Sql): PaymentStore {
           payment.ledgerTransferId,
           payment.cashback.status,
           payment.cashback.points,
+          payment.cashback.campaignId,
           payment.trace?.traceparent ?? null,
           payment.trace?.tracestate ?? null,
           payment.createdAt,
@@ -104,11 +122,26 @@ export function createPaymentStore(sql: Sql): PaymentStore {
 
     async finish(conn, payment) {
       const changed = await txSql(conn).write(
-        `UPDATE payments SET status = ?, decline_reason = ?, finished_at = ?
+        `UPDATE payments SET status = ?, decline_reason = ?, finished_at = ?, cashback_status = ?,
+                cashback_points = ?, cashback_campaign_id = ?
           WHERE payment_id = ? AND status = 'PENDING'`,
-        [payment.status, payment.declineReason, payment.finishedAt, payment.paymentId],
+        [
+          payment.status,
+          payment.declineReason,
+          payment.finishedAt,
+          payment.cashback.status,
+          payment.cashback.points,
+          payment.cashback.campaignId,
+          payment.paymentId,
+        ],
       );
       return changed === 1;
+    },
+
+    async remove(conn, paymentId) {
+      await txSql(conn).write(`DELETE FROM payments WHERE payment_id = ? AND status = 'PENDING'`, [
+        paymentId,
+      ]);
     },
 
     noteTransferAttempt: (paymentId, at) => noteTransferAttempt(sql, swept, paymentId, at),

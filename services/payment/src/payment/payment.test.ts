@@ -1,7 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeMerchantQr } from '../qr/emvco.js';
-import { canSeePayment, checkPaymentRequest, paymentTransferId, type PaymentRequest } from './payment.js';
+import {
+  canSeePayment,
+  cardDecline,
+  checkPaymentRequest,
+  finishPayment,
+  noCashback,
+  paymentTransferId,
+  refusalDecline,
+  type Payment,
+  type PaymentRequest,
+} from './payment.js';
 
 const request = (overrides: Partial<PaymentRequest> = {}): PaymentRequest => ({
   idempotencyKey: 'key-1',
@@ -40,8 +50,24 @@ void describe('checkPaymentRequest', () => {
     assert.notEqual(command.requestHash, checkPaymentRequest(request({ amount: '1501' })).requestHash);
   });
 
-  void it('refuses card payments, a missing key and a payee-less request as invalid_request', () => {
-    assert.throws(() => checkPaymentRequest(request({ method: 'CARD' })), { code: 'invalid_request' });
+  void it('takes a card payment with its card id, in the request hash', () => {
+    const card = checkPaymentRequest(request({ method: 'CARD', cardId: 'card_1' }));
+    assert.equal(card.method, 'CARD');
+    assert.equal(card.cardId, 'card_1');
+    assert.equal(checkPaymentRequest(request()).cardId, null);
+    assert.notEqual(
+      card.requestHash,
+      checkPaymentRequest(request({ method: 'CARD', cardId: 'card_2' })).requestHash,
+    );
+    assert.notEqual(card.requestHash, checkPaymentRequest(request()).requestHash);
+  });
+
+  void it('refuses a card payment without a card, a wallet one with a card, a missing key and a payee-less request as invalid_request', () => {
+    assert.throws(() => checkPaymentRequest(request({ method: 'CARD' })), {
+      code: 'invalid_request',
+      details: { fields: { cardId: 'required when the method is CARD' } },
+    });
+    assert.throws(() => checkPaymentRequest(request({ cardId: 'card_1' })), { code: 'invalid_request' });
     assert.throws(() => checkPaymentRequest(request({ idempotencyKey: '' })), { code: 'invalid_request' });
     assert.throws(() => checkPaymentRequest(request({ merchantId: undefined })), { code: 'invalid_request' });
   });
@@ -109,5 +135,38 @@ void describe('payment rules', () => {
     assert.equal(canSeePayment(payment, 'usr_1'), true);
     assert.equal(canSeePayment(payment, 'mch_1'), true);
     assert.equal(canSeePayment(payment, 'usr_2'), false);
+  });
+});
+
+void describe('card declines', () => {
+  void it('answers a lockout as ACCOUNT_LOCKED and every other refusal of the card as CARD_DECLINED', () => {
+    assert.equal(cardDecline('ACCOUNT_LOCKED'), 'ACCOUNT_LOCKED');
+    assert.equal(cardDecline('CARD_DECLINED'), 'CARD_DECLINED');
+    assert.equal(cardDecline('CARD_EXPIRED'), 'CARD_DECLINED');
+    assert.equal(refusalDecline('account_locked'), 'ACCOUNT_LOCKED');
+    assert.equal(refusalDecline('invalid_cvc'), 'CARD_DECLINED');
+    assert.equal(refusalDecline('rate_limited'), undefined);
+    assert.equal(refusalDecline('not_found'), undefined);
+  });
+});
+
+void describe('finishPayment', () => {
+  const pending = {
+    status: 'PENDING',
+    declineReason: null,
+    cashback: noCashback,
+    finishedAt: null,
+  } as Payment;
+  const at = new Date(1_000);
+
+  void it('records the cashback outcome with a completion only', () => {
+    const cashback = { status: 'GRANTED' as const, points: 12, campaignId: 'cmp_1' };
+    const completed = finishPayment(pending, { status: 'COMPLETED', cashback }, at);
+    assert.deepEqual(
+      [completed.status, completed.cashback, completed.finishedAt],
+      ['COMPLETED', cashback, at],
+    );
+    const declined = finishPayment(pending, { status: 'DECLINED', declineReason: 'CARD_DECLINED' }, at);
+    assert.deepEqual([declined.declineReason, declined.cashback], ['CARD_DECLINED', noCashback]);
   });
 });

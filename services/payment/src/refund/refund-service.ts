@@ -9,6 +9,7 @@ import {
   type Logger,
   type OutboxEvent,
 } from '@koban/platform';
+import type { CampaignPort } from '../downstream/campaign-port.js';
 import type { LedgerPort } from '../downstream/ledger-port.js';
 import { inProgressError } from '../idempotency/idempotency.js';
 import type {
@@ -22,6 +23,7 @@ import { recoverPending } from '../sweeper/recover-pending.js';
 import { SWEEP_CLAIM_HOLD_MS, sweepBackoffMs, type RecoveryTimings } from '../sweeper/recovery.js';
 import {
   canSeeRefund,
+  clawbackOwed,
   newRefundId,
   refundAmount,
   refundTransferId,
@@ -45,6 +47,8 @@ export interface RefundServiceDeps {
   store: RefundStore;
   idempotency: IdempotencyService;
   ledger: LedgerPort;
+  /** Clawback of the cashback granted on the refunded share. */
+  campaign: CampaignPort;
   /** The CreateRefundResponse a replay answers, encoded (built by the gRPC layer). */
   encodeResponse: (refund: Refund) => Buffer;
   timings: RecoveryTimings;
@@ -92,29 +96,84 @@ export function createRefundService(deps: RefundServiceDeps): RefundService {
   const logger = deps.logger.child({ component: 'refunds' });
   const { store, ledger, timings } = deps;
 
+  /**
+   * Records a final state, PaymentRefunded (a completion: with the payment's totals after it,
+   * read under the payment's lock) and the key's stored response in one transaction; then, for a
+   * completion that may owe cashback back, asks for the clawback.
+   */
   async function finish(refund: Refund, status: Exclude<RefundStatus, 'PENDING'>): Promise<Refund> {
-    const finished: Refund = { ...refund, status, finishedAt: deps.now() };
-    const won = await deps.db.transaction(
+    const finished: Refund = {
+      ...refund,
+      status,
+      clawbackStatus: status === 'COMPLETED' ? refund.clawbackStatus : 'NONE',
+      finishedAt: deps.now(),
+    };
+    const totals = await deps.db.transaction(
       async (conn) => {
-        const totals = await store.finish(conn, finished);
-        if (totals === undefined) return false;
-        if (status === 'COMPLETED') await enqueueOutboxEvent(conn, refundedEvent(finished, totals));
+        const after = await store.finish(conn, finished);
+        if (after === undefined) return undefined;
+        if (status === 'COMPLETED') await enqueueOutboxEvent(conn, refundedEvent(finished, after));
         await deps.idempotency.complete(
           conn,
           finished.idempotency,
           finished.refundId,
           deps.encodeResponse(finished),
         );
-        return true;
+        return after;
       },
       { label: 'refund.finish' },
     );
-    if (!won) return (await store.find(refund.refundId)) ?? finished;
+    if (totals === undefined) return (await store.find(refund.refundId)) ?? finished;
     logger.info(
       { refundId: finished.refundId, paymentId: finished.paymentId, status, amount: finished.amount },
       'refund finished',
     );
-    return finished;
+    return finished.clawbackStatus === 'DEFERRED' ? clawBack(finished, totals) : finished;
+  }
+
+  /**
+   * Asks campaign-promo to take back the points granted on the refunded share (idempotent by
+   * refund id), within its budget. Answered → the points are recorded on the refund and in the
+   * key's stored response (the answer the client gets). Not answered → the clawback stays
+   * DEFERRED: the PaymentRefunded event written with the completion carries everything
+   * campaign-promo needs to do it later, exactly once.
+   */
+  async function clawBack(
+    refund: Refund,
+    totals: { paymentAmount: number; totalRefunded: number },
+  ): Promise<Refund> {
+    const outcome = await deps.campaign.clawbackCashback({
+      refundId: refund.refundId,
+      paymentId: refund.paymentId,
+      paymentAmount: totals.paymentAmount,
+      totalRefunded: totals.totalRefunded,
+    });
+    if (outcome.kind === 'deferred') return refund;
+    const clawed: Refund = { ...refund, clawbackStatus: 'CLAWED_BACK', clawedBackPoints: outcome.points };
+    try {
+      await deps.db.transaction(
+        async (conn) => {
+          await store.recordClawback(conn, clawed);
+          await deps.idempotency.complete(
+            conn,
+            clawed.idempotency,
+            clawed.refundId,
+            deps.encodeResponse(clawed),
+          );
+        },
+        { label: 'refund.clawback' },
+      );
+    } catch (error) {
+      // The refund is complete and the clawback done at campaign-promo; only our note of it is
+      // missing. The client is answered what is recorded, as a replay would be.
+      logger.warn({ err: error, refundId: refund.refundId }, 'could not record a clawback');
+      return refund;
+    }
+    logger.info(
+      { refundId: refund.refundId, paymentId: refund.paymentId, points: outcome.points },
+      'cashback clawed back',
+    );
+    return clawed;
   }
 
   async function transfer(refund: Refund, options: { noteAttempt: boolean }): Promise<Refund> {
@@ -184,6 +243,7 @@ export function createRefundService(deps: RefundServiceDeps): RefundService {
           currency: CURRENCY,
           status: 'PENDING',
           ledgerTransferId: refundTransferId(refundId),
+          clawbackStatus: clawbackOwed(payment.cashbackStatus),
           clawedBackPoints: 0,
           trace: command.trace,
           createdAt: now,

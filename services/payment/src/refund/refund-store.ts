@@ -1,7 +1,7 @@
 import { CURRENCY } from '../money.js';
 import { claimDue, noteTransferAttempt, postpone, type SweptTable } from '../sweeper/sweep-claims.js';
 import { date, dateOrNull, num, text, textOrNull, txSql, type Row, type Sql, type Tx } from '../sql.js';
-import type { Refund, RefundablePayment, RefundStatus } from './refund.js';
+import type { ClawbackStatus, Refund, RefundablePayment, RefundStatus } from './refund.js';
 
 /** The payment a refund is for, as locked for it. */
 export interface LockedPayment extends RefundablePayment {
@@ -11,6 +11,8 @@ export interface LockedPayment extends RefundablePayment {
   payerUserId: string;
   payerAccountId: string;
   refundedAmount: number;
+  /** The payment's cashback status (NONE, GRANTED, PENDING). */
+  cashbackStatus: string;
 }
 
 /** SQL of `refunds`, and of the refund totals kept on `payments`. */
@@ -26,6 +28,8 @@ export interface RefundStore {
    * and refunded total after it, or undefined when another driver finished the refund first.
    */
   finish(conn: Tx, refund: Refund): Promise<{ paymentAmount: number; totalRefunded: number } | undefined>;
+  /** Records campaign-promo's clawback of a COMPLETED refund (its points and CLAWED_BACK). */
+  recordClawback(conn: Tx, refund: Refund): Promise<void>;
   noteTransferAttempt(refundId: string, at: Date): Promise<void>;
   claimStuck(
     claim: string,
@@ -36,10 +40,10 @@ export interface RefundStore {
 }
 
 const columns = `refund_id, payment_id, idempotency_caller_id, idempotency_key, merchant_id, merchant_account_id,
-  payer_user_id, payer_account_id, amount, currency, status, ledger_transfer_id, clawed_back_points,
+  payer_user_id, payer_account_id, amount, currency, status, ledger_transfer_id, clawback_status, clawed_back_points,
   traceparent, tracestate, created_at, finished_at, last_transfer_at`;
 
-const swept: SweptTable = { table: 'refunds', idColumn: 'refund_id', columns };
+const swept: SweptTable = { table: 'refunds', idColumn: 'refund_id', openStatus: 'PENDING', columns };
 
 function toRefund(row: Row): Refund {
   const traceparent = textOrNull(row['traceparent']);
@@ -55,6 +59,7 @@ function toRefund(row: Row): Refund {
     currency: CURRENCY,
     status: text(row['status']) as RefundStatus,
     ledgerTransferId: text(row['ledger_transfer_id']),
+    clawbackStatus: text(row['clawback_status']) as ClawbackStatus,
     clawedBackPoints: num(row['clawed_back_points']),
     trace: traceparent === null ? null : { traceparent, tracestate: textOrNull(row['tracestate']) },
     createdAt: date(row['created_at']),
@@ -68,7 +73,7 @@ export function createRefundStore(sql: Sql): RefundStore {
     async lockPayment(conn, paymentId) {
       const [row] = await txSql(conn).rows(
         `SELECT payment_id, status, merchant_id, merchant_account_id, payer_user_id, payer_account_id, amount,
-                refund_reserved_amount, refunded_amount
+                refund_reserved_amount, refunded_amount, cashback_status
            FROM payments WHERE payment_id = ? FOR UPDATE`,
         [paymentId],
       );
@@ -76,6 +81,7 @@ export function createRefundStore(sql: Sql): RefundStore {
       return {
         paymentId: text(row['payment_id']),
         status: text(row['status']),
+        cashbackStatus: text(row['cashback_status']),
         merchantId: text(row['merchant_id']),
         merchantAccountId: text(row['merchant_account_id']),
         payerUserId: text(row['payer_user_id']),
@@ -91,9 +97,9 @@ export function createRefundStore(sql: Sql): RefundStore {
       await tx.write(
         `INSERT INTO refunds (refund_id, payment_id, idempotency_caller_id, idempotency_key, merchant_id,
            merchant_account_id, payer_user_id, payer_account_id, amount, currency, status, ledger_transfer_id,
-           clawed_back_points, traceparent, tracestate, created_at, finished_at, last_transfer_at, next_sweep_at,
-           sweep_attempts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+           clawback_status, clawed_back_points, traceparent, tracestate, created_at, finished_at, last_transfer_at,
+           next_sweep_at, sweep_attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
         [
           refund.refundId,
           refund.paymentId,
@@ -107,6 +113,7 @@ export function createRefundStore(sql: Sql): RefundStore {
           refund.currency,
           refund.status,
           refund.ledgerTransferId,
+          refund.clawbackStatus,
           refund.clawedBackPoints,
           refund.trace?.traceparent ?? null,
           refund.trace?.tracestate ?? null,
@@ -134,8 +141,9 @@ export function createRefundStore(sql: Sql): RefundStore {
         refund.paymentId,
       ]);
       const changed = await tx.write(
-        `UPDATE refunds SET status = ?, finished_at = ? WHERE refund_id = ? AND status = 'PENDING'`,
-        [refund.status, refund.finishedAt, refund.refundId],
+        `UPDATE refunds SET status = ?, finished_at = ?, clawback_status = ?
+          WHERE refund_id = ? AND status = 'PENDING'`,
+        [refund.status, refund.finishedAt, refund.clawbackStatus, refund.refundId],
       );
       if (changed !== 1 || payment === undefined) return undefined;
       await tx.write(
@@ -148,6 +156,13 @@ export function createRefundStore(sql: Sql): RefundStore {
         refund.paymentId,
       ]);
       return { paymentAmount: num(totals?.['amount']), totalRefunded: num(totals?.['refunded_amount']) };
+    },
+
+    async recordClawback(conn, refund) {
+      await txSql(conn).write(
+        `UPDATE refunds SET clawback_status = ?, clawed_back_points = ? WHERE refund_id = ? AND status = 'COMPLETED'`,
+        [refund.clawbackStatus, refund.clawedBackPoints, refund.refundId],
+      );
     },
 
     noteTransferAttempt: (refundId, at) => noteTransferAttempt(sql, swept, refundId, at),

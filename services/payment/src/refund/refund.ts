@@ -13,8 +13,26 @@ import type { TraceContext } from '../tracing/trace-context.js';
  * Created under a lock on the payment row, its amount is reserved on the payment at once, so
  * concurrent refunds can never add up to more than was paid; a FAILED refund gives its
  * reservation back. Its ledger transfer id is `refund_<refundId>`.
+ *
+ * Cashback granted on the refunded share is clawed back once the refund is COMPLETED: the
+ * completion records the exact totals (under the payment's lock) in PaymentRefunded, then
+ * campaign-promo's ClawbackCashback is asked with them (idempotent by refund id). When it does
+ * not answer in time the clawback stays DEFERRED: campaign-promo claws back from the
+ * PaymentRefunded event instead, exactly once.
  */
 export type RefundStatus = 'PENDING' | 'COMPLETED' | 'FAILED';
+
+/**
+ * NONE: the payment had no cashback (or the refund failed). DEFERRED: cashback may be owed back
+ * and campaign-promo has not confirmed the clawback (it will, from PaymentRefunded).
+ * CLAWED_BACK: campaign-promo answered; `clawedBackPoints` holds the points.
+ */
+export type ClawbackStatus = 'NONE' | 'DEFERRED' | 'CLAWED_BACK';
+
+/** Whether a refund of a payment with this cashback status may have points to claw back. */
+export function clawbackOwed(paymentCashbackStatus: string): ClawbackStatus {
+  return paymentCashbackStatus === 'GRANTED' || paymentCashbackStatus === 'PENDING' ? 'DEFERRED' : 'NONE';
+}
 
 export interface Refund {
   refundId: string;
@@ -28,7 +46,8 @@ export interface Refund {
   currency: typeof CURRENCY;
   status: RefundStatus;
   ledgerTransferId: string;
-  /** Campaigns come later: no cashback to claw back yet. */
+  clawbackStatus: ClawbackStatus;
+  /** Points campaign-promo took back for this refund; 0 unless CLAWED_BACK. */
   clawedBackPoints: number;
   trace: TraceContext | null;
   createdAt: Date;

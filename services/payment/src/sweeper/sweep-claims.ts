@@ -1,14 +1,16 @@
 import type { Row, Sql } from '../sql.js';
 
 /**
- * Claiming stuck PENDING rows for the sweeper, the same way for payments, refunds and P2P
- * transfers. Several replicas may sweep at once: a claim is one UPDATE that stamps a fresh token
+ * Claiming stuck rows for the sweeper, the same way for payments, refunds, P2P transfers
+ * (PENDING) and top-ups (PROCESSING). Several replicas may sweep at once: a claim is one UPDATE that stamps a fresh token
  * on up to `limit` due rows and pushes their next look away, then a read of the rows carrying
  * that token (TiDB rules: no SKIP LOCKED, no reliance on gap locks).
  */
 export interface SweptTable {
-  table: 'payments' | 'refunds' | 'transfers';
-  idColumn: 'payment_id' | 'refund_id' | 'transfer_id';
+  table: 'payments' | 'refunds' | 'transfers' | 'topups';
+  idColumn: 'payment_id' | 'refund_id' | 'transfer_id' | 'topup_id';
+  /** The status of rows still in flight, the only ones swept. */
+  openStatus: 'PENDING' | 'PROCESSING';
   /** The columns the caller maps rows from. */
   columns: string;
 }
@@ -23,15 +25,15 @@ export async function claimDue(
   await sql.write(
     `UPDATE ${swept.table}
         SET sweep_claim = ?, sweep_attempts = sweep_attempts + 1, next_sweep_at = NOW(3) + INTERVAL ? MICROSECOND
-      WHERE status = 'PENDING' AND next_sweep_at <= NOW(3)
+      WHERE status = ? AND next_sweep_at <= NOW(3)
       ORDER BY next_sweep_at
       LIMIT ?`,
-    [claim, holdMs * 1000, limit],
+    [claim, holdMs * 1000, swept.openStatus, limit],
   );
   return sql.rows(
     `SELECT ${swept.columns}, sweep_attempts FROM ${swept.table}
-      WHERE status = 'PENDING' AND sweep_claim = ?`,
-    [claim],
+      WHERE status = ? AND sweep_claim = ?`,
+    [swept.openStatus, claim],
   );
 }
 

@@ -8,7 +8,7 @@ export interface SweepTask {
 }
 
 export interface SweeperSettings {
-  /** Stuck payments, refunds and P2P transfers. */
+  /** Stuck payments, refunds and P2P transfers; PROCESSING top-ups. */
   tasks: readonly SweepTask[];
   /** Expired idempotency keys; answers how many were deleted. */
   housekeeping: (limit: number) => Promise<number>;

@@ -22,7 +22,7 @@ const columns = `transfer_id, idempotency_caller_id, idempotency_key, from_user_
   to_account_id, amount, currency, message, client_ip, status, decline_reason, ledger_transfer_id,
   traceparent, tracestate, created_at, finished_at, last_transfer_at`;
 
-const swept: SweptTable = { table: 'transfers', idColumn: 'transfer_id', columns };
+const swept: SweptTable = { table: 'transfers', idColumn: 'transfer_id', openStatus: 'PENDING', columns };
 
 function toTransfer(row: Row): PeerTransfer {
   const traceparent = textOrNull(row['traceparent']);

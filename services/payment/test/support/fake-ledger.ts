@@ -20,6 +20,8 @@ interface Account {
   ownerType: string;
   ownerId: string;
   kind: string;
+  currency: string;
+  overdraft: boolean;
   balance: number;
 }
 
@@ -46,6 +48,10 @@ export interface FakeLedger {
   address: string;
   /** Opens a JPY account with a starting balance; answers its id. */
   open(ownerType: 'OWNER_TYPE_USER' | 'OWNER_TYPE_MERCHANT', ownerId: string, balance?: number): string;
+  /** Opens a user's POINTS account; answers its id. */
+  openPoints(userId: string): string;
+  /** The system settlement accounts (overdraft allowed), opened at start as the real ledger does. */
+  settlement: { bank: string; card: string };
   balance(accountId: string): number;
   /** Sets a balance directly, as if money had moved elsewhere. */
   setBalance(accountId: string, balance: number): void;
@@ -73,14 +79,37 @@ export async function startFakeLedger(): Promise<FakeLedger> {
     host: '127.0.0.1',
   });
 
+  const add = (fields: Omit<Account, 'accountId'>): string => {
+    const account = { accountId: `acc_${randomUUID()}`, ...fields };
+    accounts.set(account.accountId, account);
+    byOwner.set(ownerKey(fields.ownerType, fields.ownerId, fields.kind), account);
+    return account.accountId;
+  };
+  const system = (ownerId: string) =>
+    add({
+      ownerType: 'OWNER_TYPE_SYSTEM',
+      ownerId,
+      kind: 'ACCOUNT_KIND_SETTLEMENT',
+      currency: 'JPY',
+      overdraft: true,
+      balance: 0,
+    });
+
   const ledger: Omit<FakeLedger, 'address' | 'close'> = {
     open(ownerType, ownerId, balance = 0) {
       const kind = ownerType === 'OWNER_TYPE_USER' ? 'ACCOUNT_KIND_WALLET' : 'ACCOUNT_KIND_MERCHANT';
-      const account = { accountId: `acc_${randomUUID()}`, ownerType, ownerId, kind, balance };
-      accounts.set(account.accountId, account);
-      byOwner.set(ownerKey(ownerType, ownerId, kind), account);
-      return account.accountId;
+      return add({ ownerType, ownerId, kind, currency: 'JPY', overdraft: false, balance });
     },
+    openPoints: (userId) =>
+      add({
+        ownerType: 'OWNER_TYPE_USER',
+        ownerId: userId,
+        kind: 'ACCOUNT_KIND_POINTS',
+        currency: 'POINTS',
+        overdraft: false,
+        balance: 0,
+      }),
+    settlement: { bank: system('bank-settlement'), card: system('card-settlement') },
     balance: (accountId) => accounts.get(accountId)?.balance ?? Number.NaN,
     setBalance(accountId, balance) {
       const account = accounts.get(accountId);
@@ -113,8 +142,8 @@ export async function startFakeLedger(): Promise<FakeLedger> {
           ownerType: request.ownerType,
           ownerId: account.ownerId,
           kind: request.kind,
-          currency: 'JPY',
-          overdraftAllowed: false,
+          currency: account.currency,
+          overdraftAllowed: account.overdraft,
         },
       };
     },
@@ -134,7 +163,7 @@ export async function startFakeLedger(): Promise<FakeLedger> {
         const to = accounts.get(posting.toAccountId);
         if (from === undefined || to === undefined)
           throw new DomainError('account_not_found', 'no such account');
-        if (from.balance < Number(posting.amount)) {
+        if (!from.overdraft && from.balance < Number(posting.amount)) {
           throw new DomainError('insufficient_funds', 'insufficient funds', {
             accountId: from.accountId,
             available: from.balance,

@@ -8,7 +8,9 @@ import {
   dependencyPresets,
   loadProtos,
   presetOptions,
+  type BreakerSettings,
   type Db,
+  type DependencyPolicy,
   type GrpcClient,
   type UnaryCallOptions,
 } from '@koban/platform';
@@ -16,6 +18,8 @@ import { createPaymentApp, type PaymentApp, type PaymentAppConfig } from '../../
 import { paymentErrorStatus } from '../../src/grpc-api.js';
 import type { PaymentServiceDefinition } from '../../src/rpc.js';
 import { poolSql, type Row } from '../../src/sql.js';
+import { startFakeBankIntegration, type FakeBankIntegration } from './fake-bank-integration.js';
+import { startFakeCampaign, type FakeCampaign } from './fake-campaign.js';
 import { startFakeFraud, type FakeFraud } from './fake-fraud.js';
 import { startFakeLedger, type FakeLedger } from './fake-ledger.js';
 import { metadataWith } from './grpc-metadata.js';
@@ -25,6 +29,8 @@ export type PaymentClient = GrpcClient<PaymentServiceDefinition>;
 
 export const testConfig: PaymentAppConfig = {
   FRAUD_FALLBACK_MAX_AMOUNT: 50_000,
+  CAMPAIGN_TIMEOUT_MS: 2_000,
+  TOPUP_RETRY_DEADLINE_MS: 3_600_000,
   IDEMPOTENCY_LEASE_MS: 10_000,
   IDEMPOTENCY_RETENTION_HOURS: 24,
   SWEEPER_INTERVAL_MS: 50,
@@ -42,20 +48,33 @@ export interface HarnessOptions {
   /** `redis://127.0.0.1:1` stands for Redis being down. */
   redisUrl?: string;
   config?: Partial<PaymentAppConfig>;
+  /**
+   * Breaker settings of the bank-integration and campaign-promo policies. By default their
+   * breakers never open (a test taking a fake down must not leave it open for the next one);
+   * `{}` gives the production defaults.
+   */
+  breakers?: { bank?: Partial<BreakerSettings>; campaign?: Partial<BreakerSettings> };
+  /** The per-attempt timeout of bank-integration calls (production: 3 s). */
+  bankTimeoutMs?: number;
 }
 
 /**
  * The real payment gRPC server, in process on a random port, against a fresh MariaDB schema and
- * real Redis, with in-process fakes of the ledger and fraud services.
+ * real Redis, with in-process fakes of the ledger, fraud, bank-integration and campaign-promo
+ * services.
  */
 export interface Harness {
   client: PaymentClient;
   ledger: FakeLedger;
   fraud: FakeFraud;
+  bank: FakeBankIntegration;
+  campaign: FakeCampaign;
+  /** The policies the payment app calls them through. */
+  policies: { bank: DependencyPolicy; campaign: DependencyPolicy };
   db: Db;
   app: PaymentApp;
-  /** A user with a JPY wallet holding `balance` yen. */
-  newUser(balance?: number): { userId: string; accountId: string };
+  /** A user with a JPY wallet holding `balance` yen, and a POINTS account. */
+  newUser(balance?: number): { userId: string; accountId: string; pointsAccountId: string };
   /** A merchant with a JPY takings account. */
   newMerchant(): { merchantId: string; accountId: string };
   rows(sql: string, params?: ReadonlyArray<string | number>): Promise<Row[]>;
@@ -66,7 +85,13 @@ export interface Harness {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const logger = createLogger({ service: 'payment', level: 'silent' });
-  const [database, ledger, fraud] = await Promise.all([freshDatabase(), startFakeLedger(), startFakeFraud()]);
+  const [database, ledger, fraud, bank, campaign] = await Promise.all([
+    freshDatabase(),
+    startFakeLedger(),
+    startFakeFraud(),
+    startFakeBankIntegration(),
+    startFakeCampaign(),
+  ]);
   const redis = createRedis({
     url: options.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     logger,
@@ -91,6 +116,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger,
     },
   );
+  const bankTimeoutMs = options.bankTimeoutMs ?? dependencyPresets.paymentToBankIntegration.timeoutMs;
+  const bankPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.paymentToBankIntegration, 'payment', {
+      timeoutMs: bankTimeoutMs,
+      breaker: options.breakers?.bank ?? quietBreaker.breaker,
+    }),
+    { logger },
+  );
+  const campaignTimeoutMs = options.config?.CAMPAIGN_TIMEOUT_MS ?? testConfig.CAMPAIGN_TIMEOUT_MS;
+  const campaignPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.paymentToCampaignPromo, 'payment', {
+      timeoutMs: campaignTimeoutMs,
+      breaker: options.breakers?.campaign ?? quietBreaker.breaker,
+    }),
+    { logger },
+  );
 
   const protos = loadProtos();
   const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, ledger.address, {
@@ -100,6 +141,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, fraud.address, {
     timeoutMs: dependencyPresets.paymentToFraud.timeoutMs,
   });
+  const bankClient = createGrpcClient(protos.koban.bankintegration.v1.BankIntegrationService, bank.address, {
+    timeoutMs: bankTimeoutMs,
+    policy: bankPolicy,
+  });
+  const campaignClient = createGrpcClient(protos.koban.campaign.v1.CampaignService, campaign.address, {
+    timeoutMs: campaignTimeoutMs,
+    policy: campaignPolicy,
+  });
 
   const app = createPaymentApp({
     config: { ...testConfig, ...options.config },
@@ -107,6 +156,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     redis,
     ledgerClient,
     fraudClient,
+    bankClient,
+    campaignClient,
     fraudPolicy,
     redisPolicy,
     logger,
@@ -128,11 +179,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     client,
     ledger,
     fraud,
+    bank,
+    campaign,
+    policies: { bank: bankPolicy, campaign: campaignPolicy },
     db: database.db,
     app,
     newUser(balance = 0) {
       const userId = `usr_${randomUUID()}`;
-      return { userId, accountId: ledger.open('OWNER_TYPE_USER', userId, balance) };
+      return {
+        userId,
+        accountId: ledger.open('OWNER_TYPE_USER', userId, balance),
+        pointsAccountId: ledger.openPoints(userId),
+      };
     },
     newMerchant() {
       const merchantId = `mch_${randomUUID()}`;
@@ -144,11 +202,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.sweeper.stop();
       client.close();
       await server.shutdown(0);
-      ledgerClient.close();
-      fraudClient.close();
-      for (const policy of [ledgerPolicy, fraudPolicy, redisPolicy]) policy.dispose();
+      for (const downstream of [ledgerClient, fraudClient, bankClient, campaignClient]) downstream.close();
+      for (const policy of [ledgerPolicy, fraudPolicy, redisPolicy, bankPolicy, campaignPolicy])
+        policy.dispose();
       await redis.close();
-      await Promise.all([ledger.close(), fraud.close()]);
+      await Promise.all([ledger.close(), fraud.close(), bank.close(), campaign.close()]);
       await database.drop();
     },
   };
