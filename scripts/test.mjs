@@ -30,6 +30,8 @@ function findTests(dirs, pattern) {
 const workspaces = ['packages', 'services'];
 const unitTests = findTests(workspaces, /\/src\/.*\.test\.ts$/);
 const integrationTests = findTests(workspaces, /\/test\/.*\.test\.ts$/);
+// Offline checks of the deployment files (compose, kustomize overlays rendered with kubectl).
+const deployTests = findTests(['tests/deploy'], /\.test\.ts$/);
 const e2eTests = findTests(['tests/e2e'], /\.test\.ts$/);
 // Audits of what the whole suite left behind (e.g. the card-data leak scan) run after it.
 const auditTests = findTests(['tests/audit'], /\.test\.ts$/);
@@ -66,10 +68,12 @@ if (stages.has('static')) {
   pnpmScript('typecheck');
   pnpmScript('lint');
   pnpmScript('format:check');
+  console.log('\n== alert rules (promtool check + unit tests)');
+  run('bash', [path.join(paths.root, 'deploy', 'prometheus', 'test-rules.sh')]);
 }
 if (stages.has('unit')) {
   run('bash', [paths.infraScript, 'ensure']);
-  nodeTest('unit-and-integration', [...unitTests, ...integrationTests], 2);
+  nodeTest('unit-and-integration', [...unitTests, ...integrationTests, ...deployTests], 2);
 }
 if (stages.has('e2e') && e2eTests.length > 0) {
   const alreadyUp =

@@ -37,6 +37,9 @@ module.exports = {
       // Local only: requests from loopback may name their client in X-Forwarded-For, so tests
       // can act as many client IPs (the per-IP card-check throttle) from one machine.
       TRUSTED_PROXIES: '127.0.0.1',
+      // Local span sink (OTLP/JSON lines) for `pnpm trace` and the card-data audit; set it empty
+      // to turn it off, or set OTEL_EXPORTER_OTLP_ENDPOINT to send spans to a collector too.
+      OTEL_SPANS_FILE: path.join(root, '.run', 'spans', 'spans.jsonl'),
       ...process.env,
       OTEL_SERVICE_NAME: service.name,
       METRICS_PORT: String(service.metricsPort),

@@ -1,6 +1,7 @@
 // Run after the end-to-end suite: card data must not have landed anywhere. Scans every table of
-// every Koban schema, every service log, every Redis key and value, and every Kafka record for
-// a card number (any Luhn-valid 15–16 digit number in a card range) or a CVC next to its name.
+// every Koban schema, every service log, every exported span, every Redis key and value, and
+// every Kafka record for a card number (any Luhn-valid 15–16 digit number in a card range) or a
+// CVC next to its name.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -26,7 +27,9 @@ function luhnValid(digits: string): boolean {
 }
 
 /** Card numbers and labelled CVCs found in `text`, for the report. */
-export function findCardData(text: string): string[] {
+export function findCardData(raw: string): string[] {
+  // Span and trace ids are random hex, now and then all digits; they are ids, not card numbers.
+  const text = raw.replace(/"(traceId|spanId|parentSpanId|trace_id|span_id)":"[0-9a-fA-F]{16,32}"/g, '""');
   const found: string[] = [];
   // Delimited by something that is not part of a word: a PAN inside a hex id or trace id
   // (`acc_196b418136445131822e4ec0`) is a coincidence of digits, not a card number.
@@ -47,6 +50,7 @@ describe('card data leak scan', () => {
     ]);
     assert.deepEqual(findCardData('{"at":1795815783723,"id":"4111111111111112","cvc":"[REDACTED]"}'), []);
     assert.deepEqual(findCardData('{"id":"acc_196b418136445131822e4ec0"}'), []);
+    assert.deepEqual(findCardData('{"spanId":"6481111810174650","span_id":"6481111810174650"}'), []);
     assert.deepEqual(findCardData('pan=5555555555554444;'), ['card number ending 4444']);
   });
 
@@ -87,6 +91,19 @@ describe('card data leak scan', () => {
     const leaks = readdirSync(logs).flatMap((file) =>
       findCardData(readFileSync(path.join(logs, file), 'utf8')).map((leak) => `${file}: ${leak}`),
     );
+    assert.deepEqual(leaks, []);
+  });
+
+  it('finds none in any exported span (the local OTLP/JSON span sink)', () => {
+    const spans = path.join(root, '.run', 'spans');
+    assert.ok(existsSync(spans), 'the platform exports spans to .run/spans (OTEL_SPANS_FILE)');
+    let bytes = 0;
+    const leaks = readdirSync(spans).flatMap((file) => {
+      const text = readFileSync(path.join(spans, file), 'utf8');
+      bytes += text.length;
+      return findCardData(text).map((leak) => `${file}: ${leak}`);
+    });
+    assert.ok(bytes > 0, 'spans were exported');
     assert.deepEqual(leaks, []);
   });
 

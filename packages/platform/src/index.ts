@@ -10,3 +10,4 @@ export * from './grpc/index.js';
 export * from './events/index.js';
 export * from './service/index.js';
 export * from './outbox/index.js';
+export * from './faults/index.js';

@@ -11,6 +11,7 @@ import {
   parseConfigOrExit,
   shutdownOrder,
   startServiceRuntime,
+  startFaultInjection,
 } from '@koban/platform';
 import { createBankIntegrationApp } from './bank-app.js';
 import { activeVaultKeyId, configSchema } from './config.js';
@@ -18,7 +19,7 @@ import { bankErrorStatus } from './grpc-api.js';
 
 const SERVICE = 'bank-integration';
 const config = parseConfigOrExit(SERVICE, configSchema);
-const { logger, shutdown, db } = await startServiceRuntime<true>({
+const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   service: SERVICE,
   config,
   database: {
@@ -57,6 +58,13 @@ const server = createGrpcServer({
   logger,
   domainErrorStatus: bankErrorStatus,
   listBreakers,
+  faultInjector: startFaultInjection({
+    service: SERVICE,
+    enabled: config.FAULTS_ENABLED,
+    redis,
+    logger,
+    shutdown,
+  }),
 });
 server.addService(protos.koban.bankintegration.v1.BankIntegrationService.service, handlers);
 const port = await server.listen(config.GRPC_PORT);

@@ -16,6 +16,7 @@ import {
   shutdownOrder,
   startOutboxPublishing,
   startServiceRuntime,
+  startFaultInjection,
 } from '@koban/platform';
 import { createCampaignApp } from './app.js';
 import { configSchema } from './config.js';
@@ -73,6 +74,13 @@ const server = createGrpcServer({
   logger,
   domainErrorStatus: campaignErrorStatus,
   listBreakers,
+  faultInjector: startFaultInjection({
+    service: 'campaign-promo',
+    enabled: config.FAULTS_ENABLED,
+    redis,
+    logger,
+    shutdown,
+  }),
 });
 server.addService(loadProtos().koban.campaign.v1.CampaignService.service, app.handlers);
 const port = await server.listen(config.GRPC_PORT);

@@ -229,8 +229,11 @@ void describe('deferred-cashback retry queue', { timeout: 180_000 }, () => {
       20_000,
     );
     assert.equal(h.ledger.balance(user.pointsAccountId), 100);
-    const [row] = await h.rows('SELECT state FROM deferred_grants WHERE payment_id = ?', [event.paymentId]);
-    assert.equal(row?.['state'], 'DONE');
+    // The worker marks its queue row done just after the grant is credited.
+    await eventually(async () => {
+      const [row] = await h.rows('SELECT state FROM deferred_grants WHERE payment_id = ?', [event.paymentId]);
+      return row?.['state'] === 'DONE' ? true : undefined;
+    }, 20_000);
     // Offsets were committed: a second run replays nothing.
     assert.equal((await run()).replayed, 0);
     await h.app.worker.stop();

@@ -5,6 +5,7 @@ import {
   loadProtos,
   type BreakerReport,
   type Db,
+  type FaultInjector,
   type GrpcServer,
   type Logger,
   type RedisClient,
@@ -28,6 +29,8 @@ export interface FraudServerDeps {
   limits: FraudLimits;
   policy: LockoutPolicy;
   listBreakers?: () => Readonly<Record<string, BreakerReport>>;
+  /** Injected faults (FAULTS_ENABLED); none by default. */
+  faultInjector?: FaultInjector | undefined;
   /** Epoch ms; `Date.now` by default. */
   now?: () => number;
   /** Prefix of every Redis key (default `fraud:`); tests use their own. */
@@ -62,6 +65,7 @@ export function createFraudServer(deps: FraudServerDeps): GrpcServer {
     logger,
     domainErrorStatus: fraudErrorStatus,
     listBreakers: deps.listBreakers,
+    faultInjector: deps.faultInjector,
   });
   server.addService(
     loadProtos().koban.fraud.v1.FraudService.service,

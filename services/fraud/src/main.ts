@@ -9,6 +9,7 @@ import {
   shutdownOrder,
   startServiceRuntime,
   topics,
+  startFaultInjection,
 } from '@koban/platform';
 import { configSchema, fraudLimits, lockoutPolicy } from './config.js';
 import { createFraudServer } from './fraud-server.js';
@@ -29,7 +30,14 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
 
 const limits = fraudLimits(config);
 const policy = lockoutPolicy(config);
-const server = createFraudServer({ db, redis, logger, limits, policy, listBreakers });
+const faultInjector = startFaultInjection({
+  service: 'fraud',
+  enabled: config.FAULTS_ENABLED,
+  redis,
+  logger,
+  shutdown,
+});
+const server = createFraudServer({ db, redis, logger, limits, policy, listBreakers, faultInjector });
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',

@@ -45,6 +45,7 @@ export const configSchema = z
     PAYMENT_ADDR: addressEnv('127.0.0.1:50051'),
     LEDGER_ADDR: addressEnv('127.0.0.1:50052'),
     BANK_INTEGRATION_ADDR: addressEnv('127.0.0.1:50053'),
+    FRAUD_ADDR: addressEnv('127.0.0.1:50054'),
     CAMPAIGN_ADDR: addressEnv('127.0.0.1:50055'),
     /** Per-attempt timeout of gateway→payment calls; ARCHITECTURE.md's matrix says 4.5 s. */
     PAYMENT_TIMEOUT_MS: envInt().min(50).max(60_000).default(4_500),

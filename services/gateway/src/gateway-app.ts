@@ -1,5 +1,6 @@
 import type { Db, DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import { registerAccountRoutes } from './accounts/account-routes.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from './admin/admin-routes.js';
 import { createBalanceCache } from './accounts/balance-cache.js';
 import { registerCampaignRoutes } from './campaigns/campaign-routes.js';
 import { registerCreditRoutes } from './credits/credit-routes.js';
@@ -45,6 +46,8 @@ export interface GatewayAppDeps {
     trustedProxies: readonly string[];
   };
   readinessChecks: Record<string, () => Promise<boolean>>;
+  /** Fault injection and breaker inspection; only given when FAULTS_ENABLED (else they are 404s). */
+  admin?: Omit<AdminRoutesDeps, 'access'> | undefined;
 }
 
 /**
@@ -94,5 +97,6 @@ export function buildGatewayApp(deps: GatewayAppDeps): { app: HttpApp; parties: 
   registerFundingRoutes(app, { access, bankIntegration, payment });
   registerCampaignRoutes(app, { access, campaigns });
   registerCreditRoutes(app, { access, parties, ledger });
+  if (deps.admin) registerAdminRoutes(app, { access, ...deps.admin });
   return { app, parties };
 }

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   createDependencyPolicy,
+  createFaultStore,
   createGrpcServer,
   createHealthProbe,
   dependencyPresets,
@@ -12,8 +13,10 @@ import {
   parseConfigOrExit,
   presetOptions,
   shutdownOrder,
+  startFaultInjection,
   startServiceRuntime,
 } from '@koban/platform';
+import { createBreakerCollector } from './admin/breaker-collector.js';
 import { configSchema } from './config.js';
 import {
   createBankIntegrationClient,
@@ -76,6 +79,22 @@ shutdown.onShutdown('grpc-clients', () => {
   }
 });
 
+// Fault injection and breaker inspection (API.md "Operations"), only when FAULTS_ENABLED.
+const breakers = config.FAULTS_ENABLED
+  ? createBreakerCollector({
+      logger,
+      local: listBreakers,
+      services: {
+        payment: config.PAYMENT_ADDR,
+        ledger: config.LEDGER_ADDR,
+        'bank-integration': config.BANK_INTEGRATION_ADDR,
+        fraud: config.FRAUD_ADDR,
+        'campaign-promo': config.CAMPAIGN_ADDR,
+      },
+    })
+  : undefined;
+if (breakers) shutdown.onShutdown('ops-clients', () => breakers.close());
+
 const { app, parties } = buildGatewayApp({
   logger,
   db,
@@ -101,6 +120,7 @@ const { app, parties } = buildGatewayApp({
     payment: () => paymentHealth.check(),
     ledger: () => ledgerHealth.check(),
   },
+  admin: breakers && { faults: createFaultStore(redis), breakers },
 });
 
 const grpcServer = createGrpcServer({
@@ -108,6 +128,13 @@ const grpcServer = createGrpcServer({
   logger,
   domainErrorStatus: partyErrorStatus,
   listBreakers,
+  faultInjector: startFaultInjection({
+    service: 'gateway',
+    enabled: config.FAULTS_ENABLED,
+    redis,
+    logger,
+    shutdown,
+  }),
 });
 grpcServer.addService(loadProtos().koban.gateway.v1.PartyService.service, partyGrpcHandlers(parties));
 const grpcPort = await grpcServer.listen(config.GRPC_PORT);

@@ -7,6 +7,7 @@ import {
   parseConfigOrExit,
   shutdownOrder,
   startServiceRuntime,
+  startFaultInjection,
 } from '@koban/platform';
 import { createAccountService } from './accounts/account-service.js';
 import { createAccountStore } from './accounts/account-store.js';
@@ -41,6 +42,13 @@ const server = createGrpcServer({
   logger,
   domainErrorStatus: ledgerErrorStatus,
   listBreakers,
+  faultInjector: startFaultInjection({
+    service: 'ledger',
+    enabled: config.FAULTS_ENABLED,
+    redis,
+    logger,
+    shutdown,
+  }),
 });
 server.addService(
   loadProtos().koban.ledger.v1.LedgerService.service,

@@ -17,6 +17,7 @@ import {
   startServiceRuntime,
   topics,
   type DependencyPreset,
+  startFaultInjection,
 } from '@koban/platform';
 import { createPaymentApp } from './app.js';
 import { configSchema } from './config.js';
@@ -82,6 +83,13 @@ const server = createGrpcServer({
   logger,
   domainErrorStatus: paymentErrorStatus,
   listBreakers,
+  faultInjector: startFaultInjection({
+    service: 'payment',
+    enabled: config.FAULTS_ENABLED,
+    redis,
+    logger,
+    shutdown,
+  }),
 });
 server.addService(protos.koban.payment.v1.PaymentService.service, app.handlers);
 const port = await server.listen(config.GRPC_PORT);

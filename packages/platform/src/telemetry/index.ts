@@ -1,3 +1,4 @@
 export { startTelemetry, shutdownTelemetry } from './telemetry.js';
 export type { TelemetrySettings } from './telemetry.js';
 export { currentTraceId } from './trace-context.js';
+export { FileSpanExporter } from './file-span-exporter.js';

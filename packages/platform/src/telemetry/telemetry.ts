@@ -10,6 +10,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { FileSpanExporter } from './file-span-exporter.js';
 
 export interface TelemetrySettings {
   /** Environment to read the standard `OTEL_*` variables and `METRICS_PORT` from. */
@@ -39,6 +40,10 @@ export function startTelemetry(settings: TelemetrySettings = {}): NodeSDK {
   const spanProcessors: SpanProcessor[] = [...(settings.spanProcessors ?? [])];
   if (otlpConfigured(env, 'TRACES') && env.OTEL_TRACES_EXPORTER !== 'none') {
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+  }
+  // A local span sink (not an OTEL_* variable): OTLP/JSON lines, as the collector's file exporter.
+  if (env.OTEL_SPANS_FILE) {
+    spanProcessors.push(new BatchSpanProcessor(new FileSpanExporter(env.OTEL_SPANS_FILE)));
   }
   if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
 

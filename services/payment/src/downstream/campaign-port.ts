@@ -129,6 +129,10 @@ export function createCampaignPort(deps: CampaignPortDeps): CampaignPort {
     return { kind: 'deferred', reason };
   }
 
+  // The call's own deadline fires just before the wall-clock cap, so a slow campaign-promo ends
+  // as a DEADLINE_EXCEEDED the breaker counts; were the cap to win, the abort would look like
+  // the caller giving up, which never counts, and the breaker would not open.
+  const callDeadlineMs = Math.max(1, budgetMs - 100);
   return {
     async grantCashback(subject) {
       try {
@@ -143,7 +147,7 @@ export function createCampaignPort(deps: CampaignPortDeps): CampaignPort {
               currency: subject.currency,
               paidAt: toTimestamp(subject.paidAt),
             },
-            { signal, timeoutMs: budgetMs },
+            { signal, timeoutMs: callDeadlineMs },
           ),
         );
         if (grant?.status === 'GRANT_STATUS_GRANTED') {
@@ -168,7 +172,7 @@ export function createCampaignPort(deps: CampaignPortDeps): CampaignPort {
               paymentAmount: String(subject.paymentAmount),
               totalRefundedAmount: String(subject.totalRefunded),
             },
-            { signal, timeoutMs: budgetMs },
+            { signal, timeoutMs: callDeadlineMs },
           ),
         );
         return { kind: 'clawed_back', points: clawback === null ? 0 : int(clawback.points) };

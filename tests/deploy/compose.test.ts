@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { readYaml, repoRoot, services } from './deploy-support.js';
+import { configIssues, configSchemas, requiredVariables } from './service-configs.js';
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; target?: string; args?: Record<string, string> };
+  environment?: Record<string, string | number | boolean>;
+  depends_on?: Record<string, { condition: string }> | string[];
+  healthcheck?: { test: unknown };
+  deploy?: { resources?: { limits?: { cpus?: string; memory?: string } } };
+  profiles?: string[];
+  command?: unknown;
+  volumes?: string[];
+  read_only?: boolean;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  configs?: Record<string, { content?: string }>;
+}
+
+const compose = readYaml('docker-compose.yml') as ComposeFile;
+const envOf = (name: string): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [k, String(v)]),
+  );
+
+describe('docker-compose.yml', () => {
+  test('names the stores, the telemetry stack, the one-shot init and the six services', () => {
+    const expected = [
+      'pd',
+      'tikv',
+      'tidb',
+      'tidb-init',
+      'kafka',
+      'redis',
+      'otel-collector',
+      'jaeger',
+      'prometheus',
+      'grafana',
+      'demo',
+      ...services.map((s) => s.name),
+    ];
+    assert.deepEqual(Object.keys(compose.services).sort(), expected.sort());
+  });
+
+  test('uses the official images: pingcap PD/TiKV/TiDB, apache/kafka, the collector contrib', () => {
+    assert.match(compose.services.pd.image!, /^pingcap\/pd:v/);
+    assert.match(compose.services.tikv.image!, /^pingcap\/tikv:v/);
+    assert.match(compose.services.tidb.image!, /^pingcap\/tidb:v/);
+    assert.match(compose.services.kafka.image!, /^apache\/kafka:/);
+    assert.match(compose.services['otel-collector'].image!, /^otel\/opentelemetry-collector-contrib:/);
+    assert.equal(envOf('kafka').KAFKA_PROCESS_ROLES, 'broker,controller', 'Kafka runs in KRaft mode');
+  });
+
+  test('mounts the collector config, the Prometheus rules and the Grafana provisioning that exist', () => {
+    const mounts = Object.values(compose.services).flatMap((s) => s.volumes ?? []);
+    const hostPaths = mounts.filter((m) => m.startsWith('./')).map((m) => m.split(':')[0]);
+    assert.ok(hostPaths.includes('./deploy/otel-collector/config.yaml'));
+    assert.ok(hostPaths.includes('./deploy/prometheus/rules'));
+    assert.ok(hostPaths.includes('./deploy/grafana/provisioning'));
+    for (const hostPath of hostPaths)
+      assert.ok(existsSync(path.join(repoRoot, hostPath)), `${hostPath} exists`);
+    const prometheus = compose.configs?.['prometheus-compose']?.content ?? '';
+    for (const service of services) assert.match(prometheus, new RegExp(`'${service.name}:\\d+'`));
+  });
+
+  for (const service of services) {
+    describe(service.name, () => {
+      const definition = compose.services[service.name];
+
+      test('builds the one Dockerfile with SERVICE set, limits resources, enables faults', () => {
+        assert.equal(definition.build?.args?.SERVICE, service.name);
+        assert.equal(definition.build?.context, '.');
+        assert.ok(definition.deploy?.resources?.limits?.cpus, 'cpu limit');
+        assert.ok(definition.deploy?.resources?.limits?.memory, 'memory limit');
+        assert.equal(envOf(service.name).FAULTS_ENABLED, 'true');
+        assert.equal(definition.read_only, true);
+      });
+
+      test('starts after TiDB is initialised and Kafka and Redis are healthy', () => {
+        const dependsOn = definition.depends_on as Record<string, { condition: string }>;
+        assert.equal(dependsOn['tidb-init']?.condition, 'service_completed_successfully');
+        assert.equal(dependsOn.kafka?.condition, 'service_healthy');
+        assert.equal(dependsOn.redis?.condition, 'service_healthy');
+      });
+
+      test('waits for the services it calls to be healthy', async () => {
+        const { callGraph } = await import('./deploy-support.js');
+        const dependsOn = definition.depends_on as Record<string, { condition: string }>;
+        for (const callee of callGraph[service.name]) {
+          assert.equal(
+            dependsOn[callee]?.condition,
+            'service_healthy',
+            `${service.name} waits for ${callee}`,
+          );
+        }
+      });
+
+      test('its environment sets every variable its config schema requires and parses', () => {
+        const env = envOf(service.name);
+        for (const variable of requiredVariables(configSchemas[service.name])) {
+          assert.ok(variable in env, `${variable} is required by ${service.name}`);
+        }
+        assert.equal(configIssues(service.name, env), '');
+        assert.equal(env.GRPC_PORT, String(service.grpcPort));
+        assert.equal(env.MYSQL_HOST, 'tidb');
+        assert.equal(env.MYSQL_PORT, '4000');
+      });
+
+      test('points every address variable at a compose service on its port', () => {
+        const env = envOf(service.name);
+        for (const [key, value] of Object.entries(env).filter(([k]) => k.endsWith('_ADDR'))) {
+          const [host, port] = value.split(':');
+          const target = services.find((s) => s.name === host);
+          assert.ok(target, `${key}=${value} names a service`);
+          assert.equal(Number(port), target.grpcPort, `${key} port`);
+        }
+      });
+    });
+  }
+
+  test('the demo profile runs pnpm demo against the gateway', () => {
+    const demo = compose.services.demo;
+    assert.deepEqual(demo.profiles, ['demo']);
+    assert.deepEqual(demo.command, ['pnpm', 'demo']);
+    assert.equal(envOf('demo').GATEWAY_URL, 'http://gateway:8080');
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+
+  test('is multi-stage, takes SERVICE, runs as a numeric non-root user with a health check', () => {
+    assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 3);
+    assert.match(dockerfile, /^ARG SERVICE$/m);
+    assert.match(dockerfile, /^USER 10001:10001$/m);
+    assert.match(dockerfile, /^HEALTHCHECK /m);
+    assert.match(dockerfile, /pnpm install --prod --frozen-lockfile/);
+    assert.match(dockerfile, /createHealthProbe/);
+  });
+
+  test('the workspace stage the demo profile builds exists', () => {
+    assert.match(dockerfile, /^FROM base AS workspace$/m);
+    assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\} AS runtime$/m);
+  });
+});
