@@ -36,18 +36,21 @@ const e2eTests = findTests(['tests/e2e'], /\.test\.ts$/);
 // Audits of what the whole suite left behind (e.g. the card-data leak scan) run after it.
 const auditTests = findTests(['tests/audit'], /\.test\.ts$/);
 
+/** Runs whose test runner exited non-zero, to count even when their TAP shows no failure. */
+const runsFailedWithoutReport = [];
+
 /** Runs node's test runner on `files`; spec output on the console, TAP kept to count results. */
-function nodeTest(name, files, concurrency) {
+function nodeTest(name, files, concurrency, timeoutMs = 120_000) {
   if (files.length === 0) return;
   console.log(`\n== ${name}: ${files.length} files`);
-  run(
+  const status = run(
     process.execPath,
     [
       '--import',
       'tsx',
       '--test',
       `--test-concurrency=${concurrency}`,
-      '--test-timeout=120000',
+      `--test-timeout=${timeoutMs}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       '--test-reporter=tap',
@@ -56,6 +59,7 @@ function nodeTest(name, files, concurrency) {
     ],
     { allowFailure: true },
   );
+  if (status !== 0) runsFailedWithoutReport.push(name);
 }
 
 function pnpmScript(name) {
@@ -81,7 +85,9 @@ if (stages.has('e2e') && e2eTests.length > 0) {
       allowFailure: true,
     }) === 0;
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'up.mjs')]);
-  nodeTest('e2e', e2eTests, 1);
+  // End-to-end files run whole scenarios (the credential-stuffing attack alone sends about
+  // 20,000 requests), so each file gets 15 minutes rather than the default 2.
+  nodeTest('e2e', e2eTests, 1, 900_000);
   nodeTest('audit', auditTests, 1);
   if (!alreadyUp) run(process.execPath, [path.join(paths.root, 'scripts', 'down.mjs')]);
 }
@@ -92,8 +98,13 @@ let failed = 0;
 for (const file of readdirSync(resultsDir)) {
   const tap = readFileSync(path.join(resultsDir, file), 'utf8');
   passed += Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
-  failed += Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
+  // A test cancelled (e.g. by its time-out) did not pass: it counts as failed.
+  const failedHere =
+    Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(tap)?.[1] ?? 0);
+  failed += failedHere;
   if (!/^# pass \d+$/m.test(tap)) failed += 1; // a run that crashed before reporting
+  // The runner failed without counting a failure (a file that could not load, say): still a failure.
+  if (failedHere === 0 && runsFailedWithoutReport.includes(file.replace(/\.tap$/, ''))) failed += 1;
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
