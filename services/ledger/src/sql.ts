@@ -24,30 +24,4 @@ export async function execute(sql: Sql, statement: string, values: unknown[]): P
   return typeof affectedRows === 'number' ? affectedRows : 0;
 }
 
-/** A unique-key violation (MySQL/MariaDB/TiDB 1062). */
-export function isDuplicateKeyError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, errno } = error as { code?: unknown; errno?: unknown };
-  return code === 'ER_DUP_ENTRY' || errno === 1062;
-}
-
-// Driver codes of a database that cannot be reached or dropped the connection: the caller may
-// retry later, unlike a bug in a statement.
-const unreachableCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-]);
-
-/** Whether `error` says the database is unreachable (rather than that a statement is wrong). */
-export function isDatabaseUnavailableError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, fatal } = error as { code?: unknown; fatal?: unknown };
-  return fatal === true || (typeof code === 'string' && unreachableCodes.has(code));
-}
+export { isDuplicateKeyError, isDatabaseUnavailableError } from '@koban/platform';

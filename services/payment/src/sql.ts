@@ -1,61 +1,7 @@
-import type { Db } from '@koban/platform';
+// The platform's SQL access (packages/platform/src/db/sql-access.ts), under the names the
+// stores use.
+import { sqlColumn } from '@koban/platform';
 
-/**
- * The two shapes of SQL this service runs, on the pool or on a transaction's connection: reads
- * answer rows of unknown values (each store converts its columns), writes answer the number of
- * affected rows. It keeps the driver's result types (mysql2, a platform dependency) out of the
- * stores.
- */
-
-/** The connection `db.transaction` lends its function. */
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-export type SqlValue = string | number | bigint | boolean | Date | Buffer | null;
-export type Row = Readonly<Record<string, unknown>>;
-
-export interface Sql {
-  rows(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
-  /** Runs a write and answers its affected rows. */
-  write(sql: string, params?: readonly SqlValue[]): Promise<number>;
-}
-
-function affectedRows(result: unknown): number {
-  const header = result as { affectedRows?: unknown } | null;
-  return typeof header?.affectedRows === 'number' ? header.affectedRows : 0;
-}
-
-/** SQL on the pool: each statement on its own (autocommit). */
-export function poolSql(db: Pick<Db, 'query'>): Sql {
-  return {
-    async rows(sql, params = []) {
-      // The pool's default row type, read without a contextual type that would widen it.
-      const rows = await db.query(sql, [...params]);
-      return rows;
-    },
-    write: async (sql, params = []) => affectedRows(await db.query(sql, [...params])),
-  };
-}
-
-/** SQL on a transaction's connection. */
-export function txSql(conn: Tx): Sql {
-  return {
-    rows: async (sql, params = []) => (await conn.query(sql, [...params]))[0] as unknown as Row[],
-    write: async (sql, params = []) => affectedRows((await conn.query(sql, [...params]))[0]),
-  };
-}
-
-/** A BIGINT or INT column (the pool answers BIGINT as a decimal string) as a number. */
-export const num = (value: unknown): number => Number(value);
-/** A text column ('' for NULL); numbers (BIGINT ids) and binary text read as their text. */
-export function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return '';
-}
-/** A nullable text column. */
-export const textOrNull = (value: unknown): string | null =>
-  value === null || value === undefined ? null : text(value);
-/** A nullable DATETIME column (the pool answers Date objects in UTC). */
-export const dateOrNull = (value: unknown): Date | null => (value instanceof Date ? value : null);
-export const date = (value: unknown): Date => (value instanceof Date ? value : new Date(text(value)));
+export { poolSql, txSql } from '@koban/platform';
+export type { Row, Sql, SqlValue, Tx } from '@koban/platform';
+export const { num, text, textOrNull, date, dateOrNull } = sqlColumn;

@@ -13,3 +13,5 @@ export {
 export type { RetryBackoff } from './transaction-retry.js';
 export { openDatabase } from './open-database.js';
 export type { OpenDatabaseSettings } from './open-database.js';
+export { isDatabaseUnavailableError, isDuplicateKeyError, poolSql, sqlColumn, txSql } from './sql-access.js';
+export type { Row, Sql, SqlValue, Tx } from './sql-access.js';
