@@ -18,6 +18,7 @@ import {
   type GrpcServer,
   type ServiceHandlers,
 } from '../src/grpc/index.js';
+import { createInMemoryMetrics } from '../src/telemetry/in-memory-metrics.js';
 import type { LedgerServiceDefinition } from '../src/generated/koban/ledger/v1/LedgerService.js';
 import type { HealthCheckResponse__Output } from '../src/generated/grpc/health/v1/HealthCheckResponse.js';
 
@@ -100,6 +101,7 @@ describe('gRPC server and client', { timeout: 30_000 }, () => {
   const protos = loadProtos();
   const LedgerService = protos.koban.ledger.v1.LedgerService;
   const faults = createInMemoryFaultInjector();
+  const ledgerMetrics = createInMemoryMetrics();
   const ledgerLogs = capturedLogger('ledger');
   const paymentLogs = capturedLogger('payment');
   const seenByLedger: { deadline: number | undefined; receivedAt: number; calls: number } = {
@@ -127,6 +129,7 @@ describe('gRPC server and client', { timeout: 30_000 }, () => {
       faultInjector: faults,
       random: () => 0.5,
       host: '127.0.0.1',
+      meter: ledgerMetrics.meter,
       listBreakers: () => ({
         'ledger→redis': {
           state: 'half-open',
@@ -197,6 +200,7 @@ describe('gRPC server and client', { timeout: 30_000 }, () => {
   after(async () => {
     for (const created of clients) created.close();
     await Promise.all([ledgerServer.shutdown(1_000), paymentServer.shutdown(1_000)]);
+    await ledgerMetrics.shutdown();
   });
 
   describe('health and ops', () => {
@@ -253,6 +257,30 @@ describe('gRPC server and client', { timeout: 30_000 }, () => {
         createGrpcClient(protos.koban.ops.v1.OpsService, paymentAddress, { timeoutMs: 2_000 }),
       );
       assert.deepEqual((await ops.listBreakers({})).breakers, []);
+    });
+  });
+
+  describe('metrics', () => {
+    it('records each served call in rpc.server.call.duration by method and status, health checks aside', async () => {
+      const ledger = client(createGrpcClient(LedgerService, ledgerAddress, { timeoutMs: 2_000 }));
+      const health = client(
+        createGrpcClient(protos.grpc.health.v1.Health, ledgerAddress, { timeoutMs: 2_000 }),
+      );
+      const transfers = async () =>
+        (await ledgerMetrics.points('rpc.server.call.duration')).find(
+          (p) =>
+            p.attributes['rpc.method'] === 'koban.ledger.v1.LedgerService/Transfer' &&
+            p.attributes['rpc.status_code'] === 'FAILED_PRECONDITION',
+        )?.count ?? 0;
+      const before = await transfers();
+      await ledger.transfer({ transferId: 't-metrics' }).catch(() => undefined);
+      await ledger.transfer({ transferId: 't-metrics' }).catch(() => undefined);
+      await health.check({ service: '' });
+      assert.equal(await transfers(), before + 2);
+      const methods = (await ledgerMetrics.points('rpc.server.call.duration')).map(
+        (p) => p.attributes['rpc.method'],
+      );
+      assert.ok(!methods.some((m) => String(m).startsWith('grpc.health')), `methods: ${methods.join(', ')}`);
     });
   });
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
+import { metrics, type Meter } from '@opentelemetry/api';
 import healthCheck, { type ServingStatus } from 'grpc-health-check';
 import type { Logger } from '../logging/index.js';
 import type { Breaker } from '../generated/koban/ops/v1/Breaker.js';
@@ -9,6 +10,7 @@ import type { OpsServiceDefinition } from '../generated/koban/ops/v1/OpsService.
 import { defaultServerOptions } from './channel-options.js';
 import type { FaultInjector } from './fault-injection.js';
 import { loadProtos } from './load-protos.js';
+import { rpcServerMetrics } from './server-metrics.js';
 import { toTimestamp } from './timestamp.js';
 import { wrapUnaryHandler, type UnaryHandler, type UnaryHandlerSettings } from './unary-handler.js';
 
@@ -79,6 +81,8 @@ export interface GrpcServerOptions<Code extends string> {
   serverOptions?: grpc.ServerOptions | undefined;
   /** Randomness for fault error rates; `Math.random` by default. */
   random?: (() => number) | undefined;
+  /** Where `rpc.server.call.duration` goes; `metrics.getMeter('koban-grpc')` by default. */
+  meter?: Meter | undefined;
 }
 
 /** A gRPC server with health, ops, error mapping, deadlines in context and fault injection. */
@@ -154,7 +158,8 @@ function toBreaker(name: string, report: BreakerReport, serviceName: string): Br
  * wrapper that applies injected faults, puts the call's deadline in the request context (so
  * clients called from the handler propagate the remaining budget), maps DomainErrors to their
  * status with the code in `koban-error-code` trailing metadata, and turns anything unexpected
- * into INTERNAL with a generic message, logged once with the trace id.
+ * into INTERNAL with a generic message, logged once with the trace id. Every call of a wrapped
+ * service (the ops service included, health checks not) is recorded in `rpc.server.call.duration`.
  */
 export function createGrpcServer<Code extends string>(options: GrpcServerOptions<Code>): GrpcServer {
   const { serviceName } = options;
@@ -164,6 +169,7 @@ export function createGrpcServer<Code extends string>(options: GrpcServerOptions
   health.addToServer(server);
   const servedServices = new Set<string>(['']);
   const random = options.random ?? Math.random;
+  const callMetrics = rpcServerMetrics(options.meter ?? metrics.getMeter('koban-grpc'));
   const instance = `${hostname()}:${process.pid}`;
 
   function register(
@@ -186,6 +192,7 @@ export function createGrpcServer<Code extends string>(options: GrpcServerOptions
         domainErrorStatus: options.domainErrorStatus,
         faultInjector,
         random,
+        callMetrics,
       };
       implementation[rpcName] = wrapUnaryHandler(handler as UnaryHandler<unknown, unknown>, settings);
     }

@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { createLogger } from '../logging/index.js';
+import { createInMemoryMetrics } from '../telemetry/in-memory-metrics.js';
 import { DomainError } from './domain-error.js';
 import { GrpcCallError, GrpcStatusError } from './grpc-errors.js';
 import { currentRequestContext } from './request-context.js';
+import { rpcServerMetrics } from './server-metrics.js';
 import {
   toServerError,
   wrapUnaryHandler,
@@ -163,6 +166,60 @@ describe('unary handler wrapper', () => {
     }, settings);
     assert.equal(error?.code, grpc.status.INTERNAL);
     assert.equal(ran, false);
+  });
+
+  it('records each call in rpc.server.call.duration with its method and status', async () => {
+    const recorded = createInMemoryMetrics();
+    const { settings } = settingsWithLogs({ callMetrics: rpcServerMetrics(recorded.meter) });
+    await invoke(async () => {
+      await delay(20);
+      return {};
+    }, settings);
+    await invoke(() => {
+      throw new DomainError('insufficient_funds', 'not enough');
+    }, settings);
+    await invoke(() => {
+      throw new Error('bug');
+    }, settings);
+
+    const points = await recorded.points('rpc.server.call.duration');
+    const byStatus = new Map(points.map((p) => [p.attributes['rpc.status_code'], p]));
+    assert.deepEqual([...byStatus.keys()].sort(), ['FAILED_PRECONDITION', 'INTERNAL', 'OK']);
+    for (const p of points) {
+      assert.equal(p.attributes['rpc.system.name'], 'grpc');
+      assert.equal(p.attributes['rpc.method'], 'koban.ledger.v1.LedgerService/Transfer');
+      assert.equal(p.count, 1);
+    }
+    // Seconds, not milliseconds: the OK call slept 20 ms.
+    const ok = byStatus.get('OK')?.value ?? 0;
+    assert.ok(ok >= 0.015 && ok < 5, `OK call took ${ok} s`);
+    // Only a failure to serve is an error.type; a business answer is not.
+    assert.equal(byStatus.get('INTERNAL')?.attributes['error.type'], 'INTERNAL');
+    assert.equal(byStatus.get('FAILED_PRECONDITION')?.attributes['error.type'], undefined);
+    await recorded.shutdown();
+  });
+
+  it('records a call whose caller left during an injected latency as CANCELLED, without answering', async () => {
+    const recorded = createInMemoryMetrics();
+    const { settings } = settingsWithLogs({
+      callMetrics: rpcServerMetrics(recorded.meter),
+      faultInjector: { faultFor: () => ({ latencyMs: 60_000 }) },
+    });
+    const call = Object.assign(fakeCall(Infinity), { cancelled: true });
+    let answered = false;
+    wrapUnaryHandler(() => ({}), settings)(call, () => {
+      answered = true;
+    });
+    const deadline = Date.now() + 2_000;
+    while ((await recorded.points('rpc.server.call.duration')).length === 0) {
+      assert.ok(Date.now() < deadline, 'no call recorded');
+      await delay(5);
+    }
+    const [point, ...others] = await recorded.points('rpc.server.call.duration');
+    assert.equal(point?.attributes['rpc.status_code'], 'CANCELLED');
+    assert.deepEqual(others, []);
+    assert.equal(answered, false);
+    await recorded.shutdown();
   });
 
   it('treats an error without a status the same as a thrown value of any kind', () => {

@@ -6,6 +6,7 @@ import { DomainError } from './domain-error.js';
 import type { FaultInjector, FaultSpec } from './fault-injection.js';
 import { GrpcCallError, GrpcStatusError, domainErrorMetadata, statusName } from './grpc-errors.js';
 import { runWithRequestContext } from './request-context.js';
+import type { RpcServerMetrics } from './server-metrics.js';
 
 /**
  * A unary RPC implementation: resolve with the response, throw a DomainError for a business
@@ -32,6 +33,8 @@ export interface UnaryHandlerSettings {
   faultInjector?: FaultInjector | undefined;
   /** Source of randomness for fault error rates; tests pin it. */
   random: () => number;
+  /** Where each call's duration and status go; the server always passes it. */
+  callMetrics?: RpcServerMetrics | undefined;
 }
 
 // Statuses of a downstream failure that are passed on rather than hidden behind INTERNAL: they
@@ -136,6 +139,9 @@ export function wrapUnaryHandler<Request, Response>(
   settings: UnaryHandlerSettings,
 ): grpc.handleUnaryCall<Request, Response> {
   return (call, callback) => {
+    const startedAt = performance.now();
+    const recordCall = (code: grpc.status): void =>
+      settings.callMetrics?.recordCall(settings.path, code, (performance.now() - startedAt) / 1000);
     const [requestId] = call.metadata.get('x-request-id');
     const context = {
       deadline: epochMillis(call.getDeadline()),
@@ -145,12 +151,18 @@ export function wrapUnaryHandler<Request, Response>(
       let response: Response;
       try {
         const fault = settings.faultInjector?.faultFor(settings.serviceName, settings.rpcName);
-        if (fault !== undefined && !(await applyFault(fault, call, settings))) return;
+        if (fault !== undefined && !(await applyFault(fault, call, settings))) {
+          recordCall(grpc.status.CANCELLED);
+          return;
+        }
         response = await handler(call.request, call);
       } catch (error) {
-        callback(toServerError(error, settings));
+        const answer = toServerError(error, settings);
+        recordCall(answer.code ?? grpc.status.UNKNOWN);
+        callback(answer);
         return;
       }
+      recordCall(grpc.status.OK);
       // Outside the try: a failure to send is grpc-js's to report, and must not answer twice.
       callback(null, response);
     });
