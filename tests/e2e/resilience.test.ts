@@ -18,12 +18,16 @@ import {
   type TestUser,
 } from '../support/api-client.js';
 import { assertLedgerInvariants } from '../support/ledger-invariants.js';
-
-interface Payment {
-  paymentId: string;
-  status: string;
-  cashback: { status: string; points: number };
-}
+import {
+  breaker,
+  clearFault,
+  latencySummary,
+  pay,
+  payMerchant,
+  setFault,
+  timed,
+  type Payment,
+} from '../support/resilience.js';
 
 interface Topup {
   topupId: string;
@@ -31,52 +35,9 @@ interface Topup {
   amount: number;
 }
 
-interface BreakerView {
-  state: 'closed' | 'open' | 'half-open';
-  trips: number;
-  rejections: number;
-  lastTransitionAt: string | null;
-}
-
 after(async () => {
   await assertLedgerInvariants();
 });
-
-async function setFault(service: string, fault: Record<string, unknown>): Promise<void> {
-  const response = await api('PUT', `/v1/admin/faults/${service}`, { token: adminToken, body: fault });
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  // API.md: a fault takes effect on every instance within 1 s of the answer to PUT.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-}
-
-async function clearFault(service: string): Promise<void> {
-  const response = await api('DELETE', `/v1/admin/faults/${service}`, { token: adminToken });
-  assert.equal(response.status, 204, JSON.stringify(response.body));
-}
-
-async function breaker(name: string): Promise<BreakerView | undefined> {
-  const response = await api<Record<string, BreakerView>>('GET', '/v1/admin/breakers', { token: adminToken });
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body[name];
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
-
-function pay(user: TestUser, body: Record<string, unknown>) {
-  return api<Payment>('POST', '/v1/payments', {
-    token: user.token,
-    idempotencyKey: newKey(),
-    body: { userId: user.userId, ...body },
-  });
-}
-
-function payMerchant(user: TestUser, merchant: TestMerchant, amount: number) {
-  return pay(user, { merchantId: merchant.merchantId, amount, currency: 'JPY' });
-}
 
 function topup(user: TestUser, bankAccountId: string, amount: number) {
   return api<Topup>('POST', '/v1/topups', {
@@ -103,12 +64,6 @@ async function createCampaign(merchant: TestMerchant): Promise<string> {
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.campaignId;
 }
-
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return `n=${sorted.length} min=${at(0).toFixed(1)} p50=${at(0.5).toFixed(1)} max=${at(1).toFixed(1)} ms`;
-};
 
 describe('bank-integration failing 100 %', () => {
   it('opens payment→bank-integration, answers top-ups PROCESSING fast, keeps wallet and QR payments working, then completes every top-up exactly once', async () => {
@@ -154,7 +109,7 @@ describe('bank-integration failing 100 %', () => {
         return (await breaker(name))?.state === 'open';
       });
       console.log(
-        `[resilience] ${name} open after ${Date.now() - openStarted} ms and ${tripping.length} top-ups (${summary(tripping)})`,
+        `[resilience] ${name} open after ${Date.now() - openStarted} ms and ${tripping.length} top-ups (${latencySummary(tripping)})`,
       );
 
       // Breaker open: no call reaches bank-integration, the top-up answers at once.
@@ -166,8 +121,8 @@ describe('bank-integration failing 100 %', () => {
         fastTopups.push(attempt.ms);
       }
       await payBoth(100);
-      console.log(`[resilience] top-ups with the breaker open: ${summary(fastTopups)}`);
-      console.log(`[resilience] wallet and QR payments during the fault: ${summary(paymentTimes)}`);
+      console.log(`[resilience] top-ups with the breaker open: ${latencySummary(fastTopups)}`);
+      console.log(`[resilience] wallet and QR payments during the fault: ${latencySummary(paymentTimes)}`);
       for (const ms of fastTopups)
         assert.ok(ms < 250, `a top-up took ${ms.toFixed(1)} ms with the breaker open`);
       const opened = await breaker(name);
@@ -242,8 +197,8 @@ describe('campaign-promo slowed to 30 s', () => {
         pending.push(attempt.value.body);
         whileOpen.push(attempt.ms);
       }
-      console.log(`[resilience] payments before ${name} opened: ${summary(beforeOpen)}`);
-      console.log(`[resilience] payments with ${name} open: ${summary(whileOpen)}`);
+      console.log(`[resilience] payments before ${name} opened: ${latencySummary(beforeOpen)}`);
+      console.log(`[resilience] payments with ${name} open: ${latencySummary(whileOpen)}`);
       // "No extra time": well under the 2 s campaign-promo budget the first payments waited out.
       for (const ms of whileOpen)
         assert.ok(ms < 500, `a payment took ${ms.toFixed(0)} ms with the breaker open`);
