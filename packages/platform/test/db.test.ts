@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Meter } from '@opentelemetry/api';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import {
   MigrationError,
@@ -16,6 +17,7 @@ import {
   type RetryInfo,
 } from '../src/db/index.js';
 import { createLogger } from '../src/logging/index.js';
+import { createInMemoryMetrics } from '../src/telemetry/in-memory-metrics.js';
 
 const server = {
   host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
@@ -29,7 +31,9 @@ const logger = createLogger({ service: 'db-test', level: 'silent' });
  * A fresh schema for one test, dropped after it with every pool opened on it. `open` makes a new
  * pool each call, which is how the tests stand in for several replicas of a service.
  */
-async function freshDatabase(t: TestContext): Promise<{ open: (metrics?: DbMetrics) => Db }> {
+async function freshDatabase(
+  t: TestContext,
+): Promise<{ database: string; open: (metrics?: DbMetrics, meter?: Meter) => Db }> {
   const database = `koban_test_${randomBytes(6).toString('hex')}`;
   await ensureDatabase({ ...server, database });
   const pools: Db[] = [];
@@ -43,8 +47,16 @@ async function freshDatabase(t: TestContext): Promise<{ open: (metrics?: DbMetri
     }
   });
   return {
-    open: (metrics) => {
-      const db = createDb({ ...server, database, poolSize: 4, logger, ...(metrics ? { metrics } : {}) });
+    database,
+    open: (metrics, meter) => {
+      const db = createDb({
+        ...server,
+        database,
+        poolSize: 4,
+        logger,
+        ...(metrics ? { metrics } : {}),
+        ...(meter ? { meter } : {}),
+      });
       pools.push(db);
       return db;
     },
@@ -271,6 +283,66 @@ void describe('Db', () => {
       (err: unknown) => err === appError,
     );
     assert.equal(await count(db, "SELECT COUNT(*) AS n FROM payments WHERE id = 'p1' AND amount = 100"), 1);
+  });
+
+  void it('counts committed transactions and their rows once, never a rolled-back attempt', async (t) => {
+    const recorded = createInMemoryMetrics();
+    t.after(() => recorded.shutdown());
+    const { open, database } = await freshDatabase(t);
+    const db = open(undefined, recorded.meter);
+    const ns = { 'db.namespace': database };
+    const read = async () => ({
+      committed: (await recorded.value('koban.db.transactions.committed', ns)) ?? 0,
+      rows: (await recorded.value('koban.db.rows.written', ns)) ?? 0,
+      retries: (await recorded.value('koban.db.transaction.retries', ns)) ?? 0,
+    });
+    // DDL changes no rows: no write throughput.
+    await db.query('CREATE TABLE payments (id VARCHAR(32) PRIMARY KEY, amount BIGINT NOT NULL)');
+    assert.deepEqual(await read(), { committed: 0, rows: 0, retries: 0 });
+
+    await db.transaction(async (conn) => {
+      await conn.query("INSERT INTO payments VALUES ('p1', 100), ('p2', 200), ('p3', 300)");
+      await conn.query("UPDATE payments SET amount = 150 WHERE id = 'p1'");
+      await conn.query('SELECT * FROM payments FOR UPDATE');
+    });
+    assert.deepEqual(await read(), { committed: 1, rows: 4, retries: 0 });
+
+    // Rolled back by the application: neither the transaction nor its rows count.
+    await assert.rejects(
+      db.transaction(async (conn) => {
+        await conn.query("INSERT INTO payments VALUES ('p4', 400), ('p5', 500)");
+        throw new Error('a bug after the writes');
+      }),
+    );
+    assert.deepEqual(await read(), { committed: 1, rows: 4, retries: 0 });
+
+    // The first attempt's row is rolled back by the conflict; only the retry's rows count.
+    let attempts = 0;
+    await db.transaction(
+      async (conn) => {
+        attempts += 1;
+        await conn.query("INSERT INTO payments VALUES ('p6', 600)");
+        if (attempts === 1) {
+          throw Object.assign(new Error('Deadlock found'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' });
+        }
+        await conn.query("INSERT INTO payments VALUES ('p7', 700)");
+      },
+      { baseDelayMs: 1, maxDelayMs: 2 },
+    );
+    assert.equal(attempts, 2);
+    assert.deepEqual(await read(), { committed: 2, rows: 6, retries: 1 });
+    assert.equal(
+      await recorded.value('koban.db.transaction.retries', { ...ns, 'db.response.status_code': '1213' }),
+      1,
+    );
+
+    // Outside a transaction, a statement that changed rows is a committed transaction of its own;
+    // one that changed none, or a read, is not.
+    await db.query("INSERT INTO payments VALUES ('p8', 800), ('p9', 900)");
+    await db.query("UPDATE payments SET amount = 0 WHERE id = 'nobody'");
+    await db.query('SELECT COUNT(*) FROM payments');
+    assert.deepEqual(await read(), { committed: 3, rows: 8, retries: 1 });
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM payments'), 7);
   });
 
   void it('gives up after maxAttempts and rethrows the last conflict', async (t) => {

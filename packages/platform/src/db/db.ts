@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { metrics as otelMetrics, type Meter } from '@opentelemetry/api';
 import {
   createPool,
   type Pool,
@@ -8,6 +9,7 @@ import {
   type RowDataPacket,
 } from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { dbWriteMetrics } from './db-metrics.js';
 import { findRetryableTransactionError, transactionRetryDelayMs } from './transaction-retry.js';
 
 /** What a committed transaction reports to the metrics hook. */
@@ -29,9 +31,9 @@ export interface RetryInfo {
 }
 
 /**
- * Optional hooks for the TiDB write-throughput SLI (committed transactions and rows per second)
- * and for contention. Called synchronously; a hook that throws is logged and ignored, since the
- * transaction has already committed by then.
+ * Optional hooks on commits and retries, besides the OpenTelemetry counters the pool always
+ * records (see {@link DbSettings.meter}). Called synchronously; a hook that throws is logged and
+ * ignored, since the transaction has already committed by then.
  */
 export interface DbMetrics {
   onCommit?: (info: CommitInfo) => void;
@@ -50,6 +52,12 @@ export interface DbSettings {
   poolSize: number;
   logger: Logger;
   metrics?: DbMetrics;
+  /**
+   * Where the write-throughput counters go (`koban.db.transactions.committed`,
+   * `koban.db.rows.written`, `koban.db.transaction.retries`, attribute `db.namespace`);
+   * `metrics.getMeter('koban-db')` by default.
+   */
+  meter?: Meter;
 }
 
 /** Per-call settings for {@link Db.transaction}. */
@@ -120,6 +128,7 @@ export function createDb(settings: DbSettings): Db {
   });
 
   const metrics = settings.metrics;
+  const writes = dbWriteMetrics(settings.meter ?? otelMetrics.getMeter('koban-db'), settings.database);
 
   function report(hook: 'onCommit' | 'onRetry', call: () => void): void {
     if (!metrics?.[hook]) return;
@@ -135,6 +144,9 @@ export function createDb(settings: DbSettings): Db {
     params?: QueryValues,
   ): Promise<T> {
     const [result] = await pool.query<T>(sql, params);
+    // Outside a transaction each statement commits on its own: a write counts as one.
+    const rows = affectedRowsOf(result);
+    if (rows !== undefined) writes.autocommitWrite(rows);
     return result;
   }
 
@@ -156,6 +168,7 @@ export function createDb(settings: DbSettings): Db {
         await conn.beginTransaction();
         const result = await fn(countingConnection(conn, counter));
         await conn.commit();
+        writes.transactionCommitted(counter.rowsAffected);
         report('onCommit', () =>
           metrics?.onCommit?.({ rowsAffected: counter.rowsAffected, attempts: attempt }),
         );
@@ -172,6 +185,7 @@ export function createDb(settings: DbSettings): Db {
           { errno, code, attempt, maxAttempts, delayMs, label: options.label },
           'transaction conflict, retrying',
         );
+        writes.transactionRetried(errno);
         report('onRetry', () => metrics?.onRetry?.({ errno, code, attempt }));
         await sleep(delayMs);
       } finally {
@@ -205,6 +219,13 @@ async function rollbackQuietly(conn: PoolConnection, cause: unknown): Promise<bo
 
 type Runner = (...args: unknown[]) => Promise<[QueryResult, unknown]>;
 
+/** A write's `affectedRows`; undefined for a read (rows, not a result header). */
+function affectedRowsOf(result: unknown): number | undefined {
+  if (Array.isArray(result) || typeof result !== 'object' || result === null) return undefined;
+  const { affectedRows } = result as { affectedRows?: unknown };
+  return typeof affectedRows === 'number' ? affectedRows : undefined;
+}
+
 /**
  * The connection handed to a transaction body: the same connection, but `query` and `execute`
  * add each write's `affectedRows` to `counter` for the commit hook.
@@ -218,10 +239,7 @@ function countingConnection(conn: PoolConnection, counter: { rowsAffected: numbe
         const run = value as Runner;
         return async (...args: unknown[]) => {
           const result = await run.apply(target, args);
-          const header = result[0] as { affectedRows?: unknown };
-          if (!Array.isArray(header) && typeof header.affectedRows === 'number') {
-            counter.rowsAffected += header.affectedRows;
-          }
+          counter.rowsAffected += affectedRowsOf(result[0]) ?? 0;
           return result;
         };
       }
