@@ -13,6 +13,7 @@ import {
   parseConfigOrExit,
   presetOptions,
   shutdownOrder,
+  startConsumerLagMonitor,
   startOutboxPublishing,
   startServiceRuntime,
   topics,
@@ -106,8 +107,9 @@ if (config.SWEEPER_ENABLED) {
   shutdown.onShutdown('sweeper', () => app.sweeper.stop(), shutdownOrder.drain);
 }
 // Publishes the outbox to Kafka; payments do not wait for it, and events wait while Kafka is down.
+const kafka = createKafka({ clientId: 'payment', brokers: config.KAFKA_BROKERS, logger });
 const outbox = startOutboxPublishing({
-  kafka: createKafka({ clientId: 'payment', brokers: config.KAFKA_BROKERS, logger }),
+  kafka,
   db,
   logger,
   topics: [topics.payments, topics.cashback],
@@ -115,4 +117,8 @@ const outbox = startOutboxPublishing({
   replicationFactor: config.KAFKA_REPLICATION_FACTOR,
 });
 shutdown.onShutdown('outbox-publishing', () => outbox.stop(), shutdownOrder.drain);
+// The lag of every consumer group of the topics payment publishes, reported here so that it
+// keeps being reported while a consumer is down.
+const lag = startConsumerLagMonitor({ kafka, topics: [topics.payments, topics.cashback], logger });
+shutdown.onShutdown('consumer-lag-monitor', () => lag.stop(), shutdownOrder.drain);
 logger.info({ port, sweeper: config.SWEEPER_ENABLED }, 'payment serving gRPC');

@@ -21,3 +21,7 @@ export {
 export type { EventHeaders } from './trace-headers.js';
 export { ensureTopics } from './topics-admin.js';
 export type { EnsureTopicsOptions } from './topics-admin.js';
+export { consumerLag } from './consumer-lag.js';
+export type { GroupTopicCommits, PartitionLag, PartitionWatermarks } from './consumer-lag.js';
+export { startConsumerLagMonitor } from './consumer-lag-monitor.js';
+export type { ConsumerLagMonitor, ConsumerLagMonitorOptions } from './consumer-lag-monitor.js';

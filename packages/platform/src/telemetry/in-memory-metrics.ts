@@ -1,5 +1,6 @@
 import type { Attributes, AttributeValue, Meter } from '@opentelemetry/api';
 import { DataPointType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { withFreshGauges } from './fresh-gauges.js';
 
 /** One data point as a test reads it back. */
 export interface MetricPoint {
@@ -39,10 +40,11 @@ const matches = (point: MetricPoint, wanted: Readonly<Record<string, AttributeVa
 
 /**
  * A real SDK meter with a reader of its own, for tests of code that records metrics: pass
- * `meter` where the code takes one, then read what it recorded. Counters are cumulative.
+ * `meter` where the code takes one, then read what it recorded. Counters are cumulative; gauges
+ * report what their callbacks observe at each read, as the services' exporters do.
  */
 export function createInMemoryMetrics(): InMemoryMetrics {
-  const reader = new CollectingReader();
+  const reader = withFreshGauges(new CollectingReader());
   const provider = new MeterProvider({ readers: [reader] });
 
   async function points(name: string): Promise<MetricPoint[]> {

@@ -11,6 +11,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { FileSpanExporter } from './file-span-exporter.js';
+import { withFreshGauges } from './fresh-gauges.js';
 
 export interface TelemetrySettings {
   /** Environment to read the standard `OTEL_*` variables and `METRICS_PORT` from. */
@@ -50,10 +51,14 @@ export function startTelemetry(settings: TelemetrySettings = {}): NodeSDK {
   const metricReaders: MetricReader[] = [];
   const metricsPort = Number(env.METRICS_PORT ?? '0');
   if (Number.isInteger(metricsPort) && metricsPort > 0) {
-    metricReaders.push(new PrometheusExporter({ port: metricsPort, host: env.METRICS_HOST ?? '0.0.0.0' }));
+    metricReaders.push(
+      withFreshGauges(new PrometheusExporter({ port: metricsPort, host: env.METRICS_HOST ?? '0.0.0.0' })),
+    );
   }
   if (otlpConfigured(env, 'METRICS') && env.OTEL_METRICS_EXPORTER !== 'none') {
-    metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+    metricReaders.push(
+      withFreshGauges(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })),
+    );
   }
 
   const sdk = new NodeSDK({
