@@ -30,8 +30,9 @@ function findTests(dirs, pattern) {
 const workspaces = ['packages', 'services'];
 const unitTests = findTests(workspaces, /\/src\/.*\.test\.ts$/);
 const integrationTests = findTests(workspaces, /\/test\/.*\.test\.ts$/);
-// Offline checks of the deployment files (compose, kustomize overlays rendered with kubectl).
-const deployTests = findTests(['tests/deploy'], /\.test\.ts$/);
+// Offline checks of the deployment files (compose, kustomize overlays rendered with kubectl) and
+// of the README's generated sections.
+const deployTests = findTests(['tests/deploy', 'tests/docs'], /\.test\.ts$/);
 const e2eTests = findTests(['tests/e2e'], /\.test\.ts$/);
 // Audits of what the whole suite left behind (e.g. the card-data leak scan) run after it.
 const auditTests = findTests(['tests/audit'], /\.test\.ts$/);

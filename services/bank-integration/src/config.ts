@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressEnv, commonEnv, envInt, grpcPortEnv } from '@koban/platform';
+import { addressEnv, commonEnv, envInt, grpcPortEnv, dependencyPresets } from '@koban/platform';
 import { parseVaultKeys } from './vault/card-vault.js';
 
 /**
@@ -36,11 +36,17 @@ export const configSchema = z
     MYSQL_DATABASE: z.string().default('koban_bank'),
     FRAUD_ADDR: addressEnv('127.0.0.1:50054'),
     /** Budget of each call to fraud (lockout state, recording a failed check); ARCHITECTURE.md: 300 ms. */
-    FRAUD_TIMEOUT_MS: envInt().min(10).max(10_000).default(300),
+    FRAUD_TIMEOUT_MS: envInt()
+      .min(10)
+      .max(10_000)
+      .default(dependencyPresets.bankIntegrationToFraud.timeoutMs),
     /** How long a charge waits for its bank before answering PENDING (payment allows 3 s in all). */
-    BANK_TIMEOUT_MS: envInt().min(10).max(60_000).default(2_000),
+    BANK_TIMEOUT_MS: envInt().min(10).max(60_000).default(dependencyPresets.bankIntegrationToBank.timeoutMs),
     /** How long a card check or charge waits for the issuer. */
-    ISSUER_TIMEOUT_MS: envInt().min(10).max(60_000).default(2_000),
+    ISSUER_TIMEOUT_MS: envInt()
+      .min(10)
+      .max(60_000)
+      .default(dependencyPresets.bankIntegrationToIssuer.timeoutMs),
 
     /** The simulated banks: latency of every call, and the share of answers lost (0..1). */
     BANK_SIM_LATENCY_MS: envInt().min(0).max(600_000).default(20),

@@ -4,6 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import {
   createDependencyPolicy,
+  dependencyPresets,
+  presetOptions,
+  type DependencyPreset,
   createGrpcClient,
   createGrpcServer,
   listBreakers,
@@ -31,18 +34,11 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
 // One policy per counterparty, shared by every call to it: a breaker must see all of them. No
 // inline retries: lockout reads fail closed at once, and a charge without an answer is PENDING
 // and asked about again with its key.
-const fraudPolicy = createDependencyPolicy(
-  { caller: SERVICE, callee: 'fraud', timeoutMs: config.FRAUD_TIMEOUT_MS, retry: false },
-  { logger },
-);
-const bankPolicy = createDependencyPolicy(
-  { caller: SERVICE, callee: 'bank', timeoutMs: config.BANK_TIMEOUT_MS, retry: false },
-  { logger },
-);
-const issuerPolicy = createDependencyPolicy(
-  { caller: SERVICE, callee: 'issuer', timeoutMs: config.ISSUER_TIMEOUT_MS, retry: false },
-  { logger },
-);
+const policy = (preset: DependencyPreset, timeoutMs: number) =>
+  createDependencyPolicy(presetOptions(preset, SERVICE, { timeoutMs }), { logger });
+const fraudPolicy = policy(dependencyPresets.bankIntegrationToFraud, config.FRAUD_TIMEOUT_MS);
+const bankPolicy = policy(dependencyPresets.bankIntegrationToBank, config.BANK_TIMEOUT_MS);
+const issuerPolicy = policy(dependencyPresets.bankIntegrationToIssuer, config.ISSUER_TIMEOUT_MS);
 
 const protos = loadProtos();
 const fraudClient = createGrpcClient(protos.koban.fraud.v1.FraudService, config.FRAUD_ADDR, {

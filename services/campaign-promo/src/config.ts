@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, grpcPortEnv, addressEnv, envInt } from '@koban/platform';
+import { commonEnv, grpcPortEnv, addressEnv, envInt, dependencyPresets } from '@koban/platform';
 
 /** Every variable the campaign-promo service reads; parsed once in main.ts. */
 export const configSchema = z.object({
@@ -9,7 +9,7 @@ export const configSchema = z.object({
   LEDGER_ADDR: addressEnv('127.0.0.1:50052'),
 
   /** Per attempt of a ledger call (credits, clawbacks, account look-ups); one retry. */
-  LEDGER_TIMEOUT_MS: envInt().min(50).max(30_000).default(1_000),
+  LEDGER_TIMEOUT_MS: envInt().min(50).max(30_000).default(dependencyPresets.campaignPromoToLedger.timeoutMs),
 
   /** Attempts at a deferred grant before its event goes to `cashback.v1.dlq`. */
   CASHBACK_RETRY_MAX_ATTEMPTS: envInt().min(1).max(100).default(8),

@@ -20,7 +20,6 @@ import {
 } from '@koban/platform';
 import { createCampaignApp } from './app.js';
 import { configSchema } from './config.js';
-import { campaignToLedger } from './downstream/ledger-port.js';
 import { defaultTopics } from './events/cashback-events.js';
 import { campaignErrorStatus } from './grpc-api.js';
 import { startCashbackConsuming } from './retry-queue/cashback-consumer.js';
@@ -37,7 +36,9 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
 
 // One policy per downstream, shared by every call to it: a breaker must see all of them.
 const ledgerPolicy = createDependencyPolicy(
-  presetOptions(campaignToLedger, 'campaign-promo', { timeoutMs: config.LEDGER_TIMEOUT_MS }),
+  presetOptions(dependencyPresets.campaignPromoToLedger, 'campaign-promo', {
+    timeoutMs: config.LEDGER_TIMEOUT_MS,
+  }),
   { logger },
 );
 const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'campaign-promo'), {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { addressEnv, commonEnv, envInt, grpcPortEnv } from '@koban/platform';
+import { addressEnv, commonEnv, envInt, grpcPortEnv, dependencyPresets } from '@koban/platform';
 
 /** Dev default, clearly not a secret: production must set ADMIN_TOKEN (enforced below). */
 export const DEV_ADMIN_TOKEN = 'koban-dev-admin-token';
@@ -48,13 +48,19 @@ export const configSchema = z
     FRAUD_ADDR: addressEnv('127.0.0.1:50054'),
     CAMPAIGN_ADDR: addressEnv('127.0.0.1:50055'),
     /** Per-attempt timeout of gateway→payment calls; ARCHITECTURE.md's matrix says 4.5 s. */
-    PAYMENT_TIMEOUT_MS: envInt().min(50).max(60_000).default(4_500),
+    PAYMENT_TIMEOUT_MS: envInt().min(50).max(60_000).default(dependencyPresets.gatewayToPayment.timeoutMs),
     /** Per-attempt timeout of gateway→ledger calls; ARCHITECTURE.md's matrix says 300 ms. */
-    LEDGER_TIMEOUT_MS: envInt().min(50).max(60_000).default(300),
+    LEDGER_TIMEOUT_MS: envInt().min(50).max(60_000).default(dependencyPresets.gatewayToLedger.timeoutMs),
     /** Per-attempt timeout of gateway→bank-integration calls (bank accounts, card checks). */
-    BANK_INTEGRATION_TIMEOUT_MS: envInt().min(50).max(60_000).default(3_000),
+    BANK_INTEGRATION_TIMEOUT_MS: envInt()
+      .min(50)
+      .max(60_000)
+      .default(dependencyPresets.gatewayToBankIntegration.timeoutMs),
     /** Per-attempt timeout of gateway→campaign-promo calls (campaign admin). */
-    CAMPAIGN_TIMEOUT_MS: envInt().min(50).max(60_000).default(2_000),
+    CAMPAIGN_TIMEOUT_MS: envInt()
+      .min(50)
+      .max(60_000)
+      .default(dependencyPresets.gatewayToCampaignPromo.timeoutMs),
     /** API.md: requests per token, 200/s sustained … */
     RATE_LIMIT_PER_SECOND: envInt().min(1).default(200),
     /** … in bursts of up to 400. */

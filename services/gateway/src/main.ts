@@ -46,19 +46,16 @@ const ledgerPolicy = createDependencyPolicy(
   presetOptions(dependencyPresets.gatewayToLedger, 'gateway', { timeoutMs: config.LEDGER_TIMEOUT_MS }),
   { logger },
 );
-// Not in the platform's matrix: card checks and bank-account links are not retried (a retried
-// card check would count a wrong CVC twice); campaign admin has no fallback but a 503.
 const bankIntegrationPolicy = createDependencyPolicy(
-  {
-    caller: 'gateway',
-    callee: 'bank-integration',
+  presetOptions(dependencyPresets.gatewayToBankIntegration, 'gateway', {
     timeoutMs: config.BANK_INTEGRATION_TIMEOUT_MS,
-    retry: false,
-  },
+  }),
   { logger },
 );
 const campaignPolicy = createDependencyPolicy(
-  { caller: 'gateway', callee: 'campaign-promo', timeoutMs: config.CAMPAIGN_TIMEOUT_MS, retry: false },
+  presetOptions(dependencyPresets.gatewayToCampaignPromo, 'gateway', {
+    timeoutMs: config.CAMPAIGN_TIMEOUT_MS,
+  }),
   { logger },
 );
 const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger });

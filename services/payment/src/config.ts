@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, grpcPortEnv, addressEnv, envBool, envInt } from '@koban/platform';
+import { commonEnv, grpcPortEnv, addressEnv, envBool, envInt, dependencyPresets } from '@koban/platform';
 
 /** Text the QR encoder can print: printable ASCII. */
 const qrText = (max: number) =>
@@ -16,9 +16,15 @@ export const configSchema = z.object({
   CAMPAIGN_ADDR: addressEnv('127.0.0.1:50055'),
 
   /** Per-attempt budget of a bank-integration call (charges, cards); beyond it a top-up answers PROCESSING. */
-  BANK_INTEGRATION_TIMEOUT_MS: envInt().min(100).max(30_000).default(3_000),
+  BANK_INTEGRATION_TIMEOUT_MS: envInt()
+    .min(100)
+    .max(30_000)
+    .default(dependencyPresets.paymentToBankIntegration.timeoutMs),
   /** The most a payment or refund waits on campaign-promo; beyond it cashback is deferred (PENDING). */
-  CAMPAIGN_TIMEOUT_MS: envInt().min(50).max(10_000).default(2_000),
+  CAMPAIGN_TIMEOUT_MS: envInt()
+    .min(50)
+    .max(10_000)
+    .default(dependencyPresets.paymentToCampaignPromo.timeoutMs),
 
   /** While fraud is slow, failing or behind an open breaker: allow payments up to this many yen, decline above. */
   FRAUD_FALLBACK_MAX_AMOUNT: envInt().min(0).max(10_000_000).default(50_000),

@@ -15,6 +15,12 @@ describe('dependencyPresets', () => {
       paymentToLedger: ['ledger', 1_000],
       paymentToBankIntegration: ['bank-integration', 3_000],
       paymentToCampaignPromo: ['campaign-promo', 2_000],
+      gatewayToBankIntegration: ['bank-integration', 3_000],
+      gatewayToCampaignPromo: ['campaign-promo', 2_000],
+      bankIntegrationToFraud: ['fraud', 300],
+      bankIntegrationToBank: ['bank', 2_000],
+      bankIntegrationToIssuer: ['issuer', 2_000],
+      campaignPromoToLedger: ['ledger', 1_000],
       redis: ['redis', 100],
     });
   });

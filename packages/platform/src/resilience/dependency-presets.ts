@@ -6,46 +6,126 @@ import {
   type RetrySettings,
 } from './dependency-policy.js';
 
-/** A dependency's options without the caller, which is the service that builds the policy. */
-export type DependencyPreset = Readonly<Omit<DependencyPolicyOptions, 'caller' | 'isFailure'>>;
+/**
+ * A dependency's options without the caller, which is the service that builds the policy, and
+ * what the hop is and does when it fails — the row of the README's resilience table.
+ */
+export type DependencyPreset = Readonly<
+  Omit<DependencyPolicyOptions, 'caller' | 'isFailure'> & {
+    /** `caller → callee` as the README's table names the hop (`any` for shared stores). */
+    hop: string;
+    /** What the caller does when the call fails, times out or the breaker is open. */
+    fallback: string;
+  }
+>;
 
 /**
- * The resilience matrix of ARCHITECTURE.md ("Resilience: every hop") as policy options, so
- * services do not repeat its numbers. Timeouts are per attempt. Hops whose budget is tight and
- * whose fallback is cheap (fraud, balance, Redis) and hops whose fallback is a later retry
- * (campaign-promo) do not retry inline; payment→campaign-promo and payment→bank-integration,
- * slow by nature, get a bulkhead so they cannot take all of payment's concurrency. Breakers use
- * the default rule everywhere. Override from config with {@link presetOptions}.
+ * Every hop's policy: the resilience matrix of ARCHITECTURE.md ("Resilience: every hop") and the
+ * hops this implementation adds, so services do not repeat the numbers and the README's table
+ * (`pnpm resilience:table`) is generated from them. Timeouts are per attempt. Hops whose budget
+ * is tight and whose fallback is cheap (fraud, balance, Redis) and hops whose fallback is a later
+ * retry (campaign-promo, Kafka) do not retry inline; card checks are never retried (a retried
+ * check would count a wrong CVC twice). payment→campaign-promo and payment→bank-integration, slow
+ * by nature, get a bulkhead so they cannot take all of payment's concurrency. Breakers use the
+ * default rule ({@link defaultBreakerSettings}) everywhere. Override from config with
+ * {@link presetOptions}.
  */
 export const dependencyPresets = {
-  /** 4.5 s; fallback: `503` with `Retry-After`. Clients retry with their idempotency key. */
-  gatewayToPayment: { callee: 'payment', timeoutMs: 4_500, retry: false },
-  /** 300 ms; fallback: cached balance from Redis, `stale: true`. */
-  gatewayToLedger: { callee: 'ledger', timeoutMs: 300, retry: false },
-  /** 300 ms; fallback: rules-only local decision. */
-  paymentToFraud: { callee: 'fraud', timeoutMs: 300, retry: false },
-  /** 1 s; fallback: `503`. Transfers are idempotent by transfer id, so they may be retried. */
+  gatewayToPayment: {
+    hop: 'gateway → payment',
+    callee: 'payment',
+    timeoutMs: 4_500,
+    retry: false,
+    fallback: '`503` with `Retry-After`, fast; clients retry with their idempotency key',
+  },
+  gatewayToLedger: {
+    hop: 'gateway → ledger',
+    callee: 'ledger',
+    timeoutMs: 300,
+    retry: false,
+    fallback: 'balance: the cached balance from Redis with `stale: true` and `asOf`; other calls `503`',
+  },
+  gatewayToBankIntegration: {
+    hop: 'gateway → bank-integration',
+    callee: 'bank-integration',
+    timeoutMs: 3_000,
+    retry: false,
+    fallback: '`503` with `Retry-After` (card and bank-account registration)',
+  },
+  gatewayToCampaignPromo: {
+    hop: 'gateway → campaign-promo',
+    callee: 'campaign-promo',
+    timeoutMs: 2_000,
+    retry: false,
+    fallback: '`503` with `Retry-After` (campaign admin)',
+  },
+  paymentToFraud: {
+    hop: 'payment → fraud',
+    callee: 'fraud',
+    timeoutMs: 300,
+    retry: false,
+    fallback: 'rules-only local decision: allow up to a configured amount, decline above',
+  },
   paymentToLedger: {
+    hop: 'payment → ledger',
     callee: 'ledger',
     timeoutMs: 1_000,
     retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
+    fallback:
+      '`503`; the payment stays PENDING and is driven on with the same transfer id (never moves twice)',
   },
-  /** 3 s; fallback: top-up answers `PROCESSING`, finished by a retrier after recovery. */
   paymentToBankIntegration: {
+    hop: 'payment → bank-integration',
     callee: 'bank-integration',
     timeoutMs: 3_000,
     retry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 500 },
     bulkhead: { limit: 32, queue: 64 },
+    fallback: 'top-up answers `PROCESSING`; a retrier finishes it after recovery (same charge id)',
   },
-  /** 2 s; fallback: cashback `PENDING`, granted later by the retry queue. */
   paymentToCampaignPromo: {
+    hop: 'payment → campaign-promo',
     callee: 'campaign-promo',
     timeoutMs: 2_000,
     retry: false,
     bulkhead: { limit: 32, queue: 64 },
+    fallback: 'cashback `PENDING`; a `CashbackDeferred` event makes the retry queue grant it once',
   },
-  /** Any service → Redis, 100 ms; fallback: the durable TiDB path. */
-  redis: { callee: 'redis', timeoutMs: 100, retry: false },
+  bankIntegrationToFraud: {
+    hop: 'bank-integration → fraud',
+    callee: 'fraud',
+    timeoutMs: 300,
+    retry: false,
+    fallback: 'card checks refused with `503` (the lockout state is unknown, so no card is checked)',
+  },
+  bankIntegrationToBank: {
+    hop: 'bank-integration → bank',
+    callee: 'bank',
+    timeoutMs: 2_000,
+    retry: false,
+    fallback: "the debit answers PENDING and is settled by payment's retrier (same charge id)",
+  },
+  bankIntegrationToIssuer: {
+    hop: 'bank-integration → issuer',
+    callee: 'issuer',
+    timeoutMs: 2_000,
+    retry: false,
+    fallback: 'card checks `503`; card charges PENDING, settled later (same charge id)',
+  },
+  campaignPromoToLedger: {
+    hop: 'campaign-promo → ledger',
+    callee: 'ledger',
+    timeoutMs: 1_000,
+    retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
+    fallback:
+      'the grant or clawback is recorded first and its transfer re-sent with the same id until applied',
+  },
+  redis: {
+    hop: 'any → Redis',
+    callee: 'redis',
+    timeoutMs: 100,
+    retry: false,
+    fallback: 'the durable TiDB path (idempotency keys, lockouts, budgets, tokens); caches are skipped',
+  },
 } as const satisfies Record<string, DependencyPreset>;
 
 /** Some fields of `T`, where `undefined` means "keep the current value". */

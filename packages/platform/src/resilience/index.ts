@@ -22,4 +22,5 @@ export type {
   RetrySettings,
 } from './dependency-policy.js';
 export { dependencyPresets, presetOptions } from './dependency-presets.js';
+export { describeBreaker, renderResilienceTable } from './resilience-table.js';
 export type { DependencyOverrides, DependencyPreset, FieldOverrides } from './dependency-presets.js';

@@ -1,26 +1,8 @@
-import {
-  DomainError,
-  GrpcStatus,
-  type DependencyPreset,
-  type GrpcClient,
-  type KobanProtos,
-} from '@koban/platform';
+import { DomainError, GrpcStatus, type GrpcClient, type KobanProtos } from '@koban/platform';
 import { serviceUnavailable } from '../campaign-errors.js';
 
 /** The ledger's gRPC client, built in main.ts with the campaign-promo→ledger policy. */
 export type LedgerClient = GrpcClient<KobanProtos['koban']['ledger']['v1']['LedgerService']['service']>;
-
-/**
- * campaign-promo → ledger (ARCHITECTURE.md, "Resilience: every hop" has no row for it; it is
- * payment → ledger's): 1 s per attempt, one retry (transfers are idempotent by transfer id).
- * Its fallback is a later retry by this service: a grant or clawback is recorded first and its
- * transfer re-sent with the same id until the ledger applies it.
- */
-export const campaignToLedger: DependencyPreset = {
-  callee: 'ledger',
-  timeoutMs: 1_000,
-  retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
-};
 
 /** The ledger's unit of cashback points. */
 export const POINTS = 'POINTS';

@@ -27,7 +27,6 @@ import {
   type RedisClient,
 } from '@koban/platform';
 import { createCampaignApp, type CampaignApp, type CampaignAppConfig } from '../../src/app.js';
-import { campaignToLedger } from '../../src/downstream/ledger-port.js';
 import type { CashbackTopics } from '../../src/events/cashback-events.js';
 import { campaignErrorStatus } from '../../src/grpc-api.js';
 import { startCashbackConsuming, type CashbackConsuming } from '../../src/retry-queue/cashback-consumer.js';
@@ -125,7 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // leave it open for the next one.
   const quietBreaker = { breaker: { consecutiveFailures: 1_000, minimumCalls: 1_000 } };
   const ledgerPolicy = createDependencyPolicy(
-    presetOptions(campaignToLedger, 'campaign-promo', quietBreaker),
+    presetOptions(dependencyPresets.campaignPromoToLedger, 'campaign-promo', quietBreaker),
     {
       logger,
     },
@@ -136,7 +135,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const protos = loadProtos();
   const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, ledger.address, {
-    timeoutMs: campaignToLedger.timeoutMs,
+    timeoutMs: dependencyPresets.campaignPromoToLedger.timeoutMs,
     policy: ledgerPolicy,
   });
   const app = createCampaignApp({
