@@ -35,6 +35,7 @@ describe('docker-compose.yml', () => {
       'tikv',
       'tidb',
       'tidb-init',
+      'migrations',
       'kafka',
       'redis',
       'otel-collector',
@@ -81,9 +82,10 @@ describe('docker-compose.yml', () => {
         assert.equal(definition.read_only, true);
       });
 
-      test('starts after TiDB is initialised and Kafka and Redis are healthy', () => {
+      test('starts after the migrations one-shot, Kafka and Redis are healthy, without migrating', () => {
         const dependsOn = definition.depends_on as Record<string, { condition: string }>;
-        assert.equal(dependsOn['tidb-init']?.condition, 'service_completed_successfully');
+        assert.equal(dependsOn.migrations?.condition, 'service_completed_successfully');
+        assert.equal(envOf(service.name).MIGRATE_ON_START, 'false');
         assert.equal(dependsOn.kafka?.condition, 'service_healthy');
         assert.equal(dependsOn.redis?.condition, 'service_healthy');
       });
@@ -122,6 +124,33 @@ describe('docker-compose.yml', () => {
       });
     });
   }
+
+  test('the migrations one-shot runs the migrate entry of every service once TiDB answers', () => {
+    const migrations = compose.services.migrations;
+    assert.deepEqual(migrations.command, ['pnpm', 'migrate']);
+    assert.equal(migrations.build?.target, 'workspace');
+    const dependsOn = migrations.depends_on as Record<string, { condition: string }>;
+    assert.equal(dependsOn['tidb-init']?.condition, 'service_completed_successfully');
+    assert.ok(migrations.deploy?.resources?.limits?.memory, 'memory limit');
+
+    // `pnpm migrate` at the root runs `migrate` in every package under services/ …
+    const root = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    assert.match(root.scripts.migrate ?? '', /pnpm -r .*--filter "\.\/services\/\*" run migrate/);
+    const env = envOf('migrations');
+    assert.equal(env.MYSQL_HOST, 'tidb');
+    assert.equal(env.MYSQL_PORT, '4000');
+    for (const service of services) {
+      // … which is that service's src/migrate.ts, and the one-shot's environment configures it.
+      const manifest = JSON.parse(
+        readFileSync(path.join(repoRoot, 'services', service.name, 'package.json'), 'utf8'),
+      ) as { scripts: Record<string, string> };
+      assert.equal(manifest.scripts.migrate, 'node --import tsx src/migrate.ts', service.name);
+      assert.ok(existsSync(path.join(repoRoot, 'services', service.name, 'src', 'migrate.ts')));
+      assert.equal(configIssues(service.name, env), '', `${service.name} parses the one-shot's environment`);
+    }
+  });
 
   test('the demo profile runs pnpm demo against the gateway', () => {
     const demo = compose.services.demo;

@@ -2,10 +2,13 @@
    rendered manifests are untyped YAML, checked here field by field. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   callGraph,
   kubectlAvailable,
+  repoRoot,
   renderKustomization,
   services,
   type K8sObject,
@@ -45,6 +48,21 @@ async function validateBuiltIn(object: K8sObject): Promise<void> {
   new Model({ ...object, ...(data ? { data } : {}) }).validate();
 }
 
+/**
+ * What the runtime image of the Dockerfile runs: its WORKDIR (per service) and the tsx loader
+ * its ENTRYPOINT imports, so a Job that overrides the command uses the same ones.
+ */
+const image = (() => {
+  const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime$/m));
+  const workdirs = [...runtime.matchAll(/^WORKDIR (\S+)$/gm)].map((m) => m[1]);
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime)![1]) as string[];
+  const loader = entrypoint[entrypoint.indexOf('--import') + 1];
+  // The prune stage deletes tests, test folders and other services; nothing else of the service.
+  const pruned = (file: string) => /\.test\.ts$/.test(file) || file.split('/').includes('test');
+  return { workdir: workdirs.at(-1)!, loader, pruned };
+})();
+
 const mapValues = (record: Record<string, string> | undefined, f: (value: string) => string) =>
   record && Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
 const find = (objects: K8sObject[], kind: string, name: string) =>
@@ -56,6 +74,16 @@ const matches = (selector: Record<string, string> | undefined, labels: Record<st
 /** The environment a service's pod gets: its ConfigMaps, then the Secret keys it references. */
 function podEnvironment(objects: K8sObject[], service: ServiceName, secrets: Record<string, string>) {
   const container = find(objects, 'Deployment', service)!.spec.template.spec.containers[0];
+  return containerEnvironment(objects, container, service, secrets);
+}
+
+/** A container's environment: its ConfigMaps, then its own variables and Secret keys. */
+function containerEnvironment(
+  objects: K8sObject[],
+  container: any,
+  service: string,
+  secrets: Record<string, string>,
+) {
   const env: Record<string, string> = {};
   for (const source of container.envFrom as { configMapRef: { name: string } }[]) {
     const configMap = find(objects, 'ConfigMap', source.configMapRef.name);
@@ -206,6 +234,87 @@ for (const [overlay, objects] of Object.entries(overlays)) {
       );
       assert.deepEqual([...ingressPairs].sort(), [...expected].sort());
       assert.deepEqual([...egressPairs].sort(), [...expected].sort());
+    });
+  });
+}
+
+for (const [overlay, objects] of Object.entries(overlays)) {
+  describe(`overlay ${overlay}: migrations Job`, () => {
+    const job = find(objects, 'Job', 'migrations');
+
+    test('the services do not migrate at start: the Job does', () => {
+      const common = objects.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('koban-common'),
+      );
+      assert.equal(common?.data?.MIGRATE_ON_START, 'false');
+      assert.ok(job, 'a Job named migrations is rendered');
+    });
+
+    for (const service of services) {
+      test(`${service.name}: a container runs its migrate entry from its own image`, () => {
+        const pod = job!.spec.template.spec;
+        const container = pod.containers.find((c: { name: string }) => c.name === service.name);
+        assert.ok(container, `a container for ${service.name}`);
+        const deployment = find(objects, 'Deployment', service.name)!.spec.template.spec.containers[0];
+        assert.equal(container.image, deployment.image, 'the same image and tag as the service');
+
+        // node --import <the image's tsx loader> <file>, resolved from the image's WORKDIR.
+        assert.equal(image.workdir, '/app/services/${SERVICE}');
+        const [node, flag, loader, file, ...rest] = container.command as string[];
+        assert.deepEqual([node, flag, loader, rest], ['node', '--import', image.loader, []]);
+        assert.equal(file, 'src/migrate.ts');
+        const source = `services/${service.name}/${file}`;
+        assert.ok(existsSync(path.join(repoRoot, source)), `${source} exists`);
+        assert.equal(image.pruned(source), false, `${source} survives the prune stage`);
+        assert.ok(existsSync(path.join(repoRoot, 'services', service.name, 'migrations')));
+
+        // The same schema, server and credentials as the service itself.
+        const secrets = { password: 'prod-password' };
+        const jobEnv = containerEnvironment(objects, container, `migrations/${service.name}`, secrets);
+        const serviceEnv = podEnvironment(objects, service.name, {
+          ...secrets,
+          ADMIN_TOKEN: randomBytes(24).toString('hex'),
+          CARD_VAULT_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+          CARD_FINGERPRINT_SECRET: randomBytes(24).toString('hex'),
+          ISSUER_SIM_SECRET: randomBytes(24).toString('hex'),
+        });
+        for (const key of ['MYSQL_HOST', 'MYSQL_PORT', 'MYSQL_USER', 'MYSQL_PASSWORD', 'MYSQL_DATABASE']) {
+          assert.equal(jobEnv[key], serviceEnv[key], key);
+        }
+
+        assert.deepEqual(container.securityContext?.capabilities?.drop, ['ALL']);
+        assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
+        assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
+        assert.ok(container.resources?.limits?.cpu && container.resources?.limits?.memory, 'limits');
+        assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'));
+      });
+    }
+
+    test('runs non-root, only one container per service, reaching DNS and TiDB only', () => {
+      const pod = job!.spec.template.spec;
+      assert.deepEqual(
+        pod.containers.map((c: { name: string }) => c.name).sort(),
+        services.map((s) => s.name).sort(),
+      );
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.ok(pod.securityContext.runAsUser > 0);
+      assert.ok(find(objects, 'ServiceAccount', pod.serviceAccountName));
+      assert.ok(job!.spec.ttlSecondsAfterFinished > 0, 'a finished Job goes, so the next apply recreates it');
+
+      const labels = job!.spec.template.metadata.labels as Record<string, string>;
+      const policies = ofKind(objects, 'NetworkPolicy').filter((p) =>
+        matches(p.spec.podSelector.matchLabels, labels),
+      );
+      assert.deepEqual(policies.map((p) => p.metadata.name).sort(), ['koban-default-deny', 'migrations']);
+      const own = find(objects, 'NetworkPolicy', 'migrations')!;
+      assert.equal(own.spec.ingress, undefined, 'nothing reaches it');
+      const egressPorts: number[] = own.spec.egress.flatMap((rule: { ports: { port: number }[] }) =>
+        rule.ports.map((p) => p.port),
+      );
+      assert.deepEqual(
+        egressPorts.sort((a, b) => a - b),
+        [53, 53, 4000],
+      );
     });
   });
 }

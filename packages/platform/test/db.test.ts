@@ -8,8 +8,11 @@ import type { Meter } from '@opentelemetry/api';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import {
   MigrationError,
+  awaitMigrations,
   createDb,
   ensureDatabase,
+  openDatabase,
+  pendingMigrations,
   runMigrations,
   type CommitInfo,
   type Db,
@@ -162,6 +165,120 @@ void describe('runMigrations', () => {
       ),
       1,
     );
+  });
+});
+
+/** Polls `check` until it holds, failing after `timeoutMs`. */
+async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A logger whose lines the test reads back, to see what a waiting runner reported. */
+function recordingLogger(): { logger: typeof logger; messages: string[] } {
+  const messages: string[] = [];
+  const destination = {
+    write: (line: string) => void messages.push(String((JSON.parse(line) as { msg: unknown }).msg)),
+  };
+  return { logger: createLogger({ service: 'db-test', level: 'info', destination }), messages };
+}
+
+void describe('pendingMigrations', () => {
+  void it('lists the files not applied yet, in order, and rejects an edited applied file', async (t) => {
+    const { open } = await freshDatabase(t);
+    const db = open();
+    const dir = await migrationsDir(t, accountsMigrations);
+
+    assert.deepEqual(await pendingMigrations({ db, dir }), ['0001_create_accounts.sql', '0002_seed.sql']);
+    await runMigrations({ db, dir, logger });
+    assert.deepEqual(await pendingMigrations({ db, dir }), []);
+
+    await writeFile(join(dir, '0003_more.sql'), 'CREATE TABLE more_things (id BIGINT PRIMARY KEY);\n');
+    assert.deepEqual(await pendingMigrations({ db, dir }), ['0003_more.sql']);
+    // Listing applies nothing.
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+
+    await writeFile(join(dir, '0002_seed.sql'), "INSERT INTO seed_log (note) VALUES ('edited');\n");
+    await assert.rejects(pendingMigrations({ db, dir }), MigrationError);
+  });
+});
+
+void describe('awaitMigrations', () => {
+  void it('waits while another runner has not applied the files, then resolves', async (t) => {
+    const { open } = await freshDatabase(t);
+    const dir = await migrationsDir(t, accountsMigrations);
+    const recorded = recordingLogger();
+
+    let resolved = false;
+    const waiting = awaitMigrations({ db: open(), dir, logger: recorded.logger, pollMs: 20 }).then(() => {
+      resolved = true;
+    });
+    await eventually(() => recorded.messages.some((m) => m.startsWith('waiting for the migration runner')));
+    assert.equal(resolved, false, 'it does not resolve while migrations are pending');
+
+    await runMigrations({ db: open(), dir, logger });
+    await waiting;
+    assert.ok(recorded.messages.includes('schema is current: the migration runner finished'));
+  });
+
+  void it('waits for a schema that does not exist yet to be created and migrated', async (t) => {
+    const database = `koban_test_${randomBytes(6).toString('hex')}`;
+    const waiter = createDb({ ...server, database, poolSize: 1, logger });
+    t.after(async () => {
+      await waiter.close();
+      const admin = await createConnection(server);
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeId(database)}`).finally(() => admin.end());
+    });
+    const dir = await migrationsDir(t, accountsMigrations);
+    const recorded = recordingLogger();
+
+    const waiting = awaitMigrations({ db: waiter, dir, logger: recorded.logger, pollMs: 20 });
+    await eventually(() => recorded.messages.some((m) => m.startsWith('waiting for the migration runner')));
+
+    await ensureDatabase({ ...server, database });
+    const runner = createDb({ ...server, database, poolSize: 1, logger });
+    t.after(() => runner.close());
+    await runMigrations({ db: runner, dir, logger });
+    await waiting;
+  });
+
+  void it('gives up after its time-out naming the pending files', async (t) => {
+    const { open } = await freshDatabase(t);
+    const dir = await migrationsDir(t, accountsMigrations);
+    await assert.rejects(
+      awaitMigrations({ db: open(), dir, logger, timeoutMs: 100, pollMs: 20 }),
+      /lacks 2 migration\(s\) after 100 ms \(0001_create_accounts\.sql, 0002_seed\.sql\)/,
+    );
+  });
+});
+
+void describe('openDatabase', () => {
+  void it('creates and migrates the schema by default, and only checks it with migrate false', async (t) => {
+    const database = `koban_test_${randomBytes(6).toString('hex')}`;
+    t.after(async () => {
+      const admin = await createConnection(server);
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeId(database)}`).finally(() => admin.end());
+    });
+    const dir = await migrationsDir(t, accountsMigrations);
+    const settings = { ...server, database, poolSize: 2, logger, migrationsDir: dir };
+
+    const migrating = await openDatabase(settings);
+    t.after(() => migrating.close());
+    assert.equal(await count(migrating, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+
+    await writeFile(join(dir, '0003_more.sql'), 'CREATE TABLE more_things (id BIGINT PRIMARY KEY);\n');
+    // With migrate false the new file is not applied: the start waits for it and gives up here.
+    const checking = openDatabase({ ...settings, migrate: false, migrationsTimeoutMs: 100 });
+    await assert.rejects(checking, /lacks 1 migration\(s\).*0003_more\.sql/);
+    assert.equal(await count(migrating, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+
+    await runMigrations({ db: migrating, dir, logger });
+    const current = await openDatabase({ ...settings, migrate: false });
+    t.after(() => current.close());
+    assert.equal(await count(current, 'SELECT COUNT(*) AS n FROM more_things'), 0);
   });
 });
 

@@ -71,6 +71,12 @@ export const commonEnv = {
   MYSQL_USER: z.string().min(1).default('root'),
   MYSQL_PASSWORD: z.string().default(''),
   MYSQL_POOL_SIZE: envInt().min(1).max(1000).default(10),
+  /**
+   * Whether the service creates its schema and applies its migrations at start (default true, as
+   * locally). False where a migrations Job or one-shot runs `src/migrate.ts` first (deploy/k8s,
+   * docker-compose.yml): the service then waits for the schema to be current instead.
+   */
+  MIGRATE_ON_START: envBool().default(true),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   KAFKA_BROKERS: envList().default(['127.0.0.1:9092']),
   /** Used when a service creates a missing topic (production: 3 replicas, see deploy/k8s). */

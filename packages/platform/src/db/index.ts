@@ -2,7 +2,15 @@ export { createDb } from './db.js';
 export type { CommitInfo, Db, DbMetrics, DbSettings, RetryInfo, TransactionOptions } from './db.js';
 export { ensureDatabase } from './ensure-database.js';
 export type { EnsureDatabaseSettings } from './ensure-database.js';
-export { MigrationError, migrationChecksum, runMigrations, splitSqlStatements } from './migrations.js';
+export { awaitMigrations } from './await-migrations.js';
+export type { AwaitMigrationsSettings } from './await-migrations.js';
+export {
+  MigrationError,
+  migrationChecksum,
+  pendingMigrations,
+  runMigrations,
+  splitSqlStatements,
+} from './migrations.js';
 export type { MigrationRunResult, RunMigrationsSettings } from './migrations.js';
 export {
   findRetryableTransactionError,

@@ -144,18 +144,8 @@ async function applyPending(
      )`,
   );
   const [rows] = await conn.query<RowDataPacket[]>('SELECT version, checksum FROM schema_migrations');
-  const applied = new Map(rows.map((row) => [String(row['version']), String(row['checksum'])]));
-
-  for (const migration of migrations) {
-    const recorded = applied.get(migration.file);
-    if (recorded !== undefined && recorded !== migration.checksum) {
-      throw new MigrationError(
-        `migration ${migration.file} was changed after it was applied (checksum ${recorded} in ` +
-          `schema_migrations, ${migration.checksum} on disk): add a new migration instead of editing it`,
-        migration.file,
-      );
-    }
-  }
+  const applied = appliedChecksums(rows);
+  assertUnchanged(migrations, applied);
   const known = new Set(migrations.map((migration) => migration.file));
   for (const version of applied.keys()) {
     if (!known.has(version)) logger.warn({ migration: version }, 'applied migration has no file');
@@ -190,6 +180,49 @@ async function applyPending(
     );
   }
   return newlyApplied;
+}
+
+/**
+ * The migration files in `dir` that the service's schema has not applied yet, in order, without
+ * applying anything or taking the lock: what a service started with migrations turned off waits
+ * on while a separate runner (a Kubernetes Job, the compose one-shot) brings the schema up to
+ * date. A schema without `schema_migrations` has every file pending. An applied file whose
+ * content changed is a MigrationError, as in {@link runMigrations}.
+ */
+export async function pendingMigrations(settings: { db: Db; dir: string }): Promise<string[]> {
+  const migrations = await readMigrations(settings.dir);
+  let rows: RowDataPacket[];
+  try {
+    rows = await settings.db.query<RowDataPacket[]>('SELECT version, checksum FROM schema_migrations');
+  } catch (err) {
+    if (isNoSuchTableError(err)) return migrations.map((migration) => migration.file);
+    throw err;
+  }
+  const applied = appliedChecksums(rows);
+  assertUnchanged(migrations, applied);
+  return migrations.filter((migration) => !applied.has(migration.file)).map((migration) => migration.file);
+}
+
+function appliedChecksums(rows: RowDataPacket[]): Map<string, string> {
+  return new Map(rows.map((row) => [String(row['version']), String(row['checksum'])]));
+}
+
+function assertUnchanged(migrations: MigrationFile[], applied: ReadonlyMap<string, string>): void {
+  for (const migration of migrations) {
+    const recorded = applied.get(migration.file);
+    if (recorded !== undefined && recorded !== migration.checksum) {
+      throw new MigrationError(
+        `migration ${migration.file} was changed after it was applied (checksum ${recorded} in ` +
+          `schema_migrations, ${migration.checksum} on disk): add a new migration instead of editing it`,
+        migration.file,
+      );
+    }
+  }
+}
+
+/** ER_NO_SUCH_TABLE: the schema has never been migrated. */
+function isNoSuchTableError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === 1146;
 }
 
 async function readMigrations(dir: string): Promise<MigrationFile[]> {

@@ -13,6 +13,8 @@ export interface RuntimeConfig {
   MYSQL_USER: string;
   MYSQL_PASSWORD: string;
   MYSQL_POOL_SIZE: number;
+  /** False when a separate runner migrates the schema first; absent means true. */
+  MIGRATE_ON_START?: boolean;
   REDIS_URL: string;
   SHUTDOWN_GRACE_MS: number;
 }
@@ -34,8 +36,9 @@ export interface ServiceRuntime<WithDatabase extends boolean> {
 
 /**
  * The start-up every service shares, in order: logger, signal handling, its database schema
- * (created and migrated) and Redis. Each resource is registered for closing on shutdown, and
- * telemetry is flushed last. The service's own servers and clients are wired in its main.ts.
+ * (created and migrated, or with `MIGRATE_ON_START` false awaited from the migrations Job) and
+ * Redis. Each resource is registered for closing on shutdown, and telemetry is flushed last. The
+ * service's own servers and clients are wired in its main.ts.
  */
 export async function startServiceRuntime<WithDatabase extends boolean>(
   options: ServiceRuntimeOptions<WithDatabase>,
@@ -57,6 +60,7 @@ export async function startServiceRuntime<WithDatabase extends boolean>(
       poolSize: config.MYSQL_POOL_SIZE,
       database: options.database.name,
       migrationsDir: options.database.migrationsDir,
+      migrate: config.MIGRATE_ON_START ?? true,
       logger,
     });
     const openDb = db;
