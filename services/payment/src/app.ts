@@ -1,4 +1,4 @@
-import type { Db, DependencyPolicy, Logger } from '@koban/platform';
+import { serviceMeter, type Db, type DependencyPolicy, type Logger, type Meter } from '@koban/platform';
 import type { Config } from './config.js';
 import { createBankPort, type BankClient } from './downstream/bank-port.js';
 import { createCampaignPort, type CampaignClient } from './downstream/campaign-port.js';
@@ -8,6 +8,7 @@ import { createPaymentHandlers } from './grpc-api.js';
 import { createIdempotencyService, type MarkerRedis } from './idempotency/idempotency-service.js';
 import { createIdempotencyStore } from './idempotency/idempotency-store.js';
 import { encodeCreatePaymentResponse } from './payment/payment-grpc.js';
+import { paymentMetrics } from './payment/payment-metrics.js';
 import { createPaymentService } from './payment/payment-service.js';
 import { createPaymentStore } from './payment/payment-store.js';
 import { createQrCodeService } from './qr/qr-code-service.js';
@@ -60,6 +61,8 @@ export interface PaymentAppDeps {
   redisPolicy: DependencyPolicy;
   logger: Logger;
   now?: () => Date;
+  /** Where the payment metrics go; `serviceMeter('koban-payment')` by default. */
+  meter?: Meter;
 }
 
 export interface PaymentApp {
@@ -122,6 +125,7 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     timings,
     now,
     logger,
+    metrics: paymentMetrics(deps.meter ?? serviceMeter('koban-payment')),
   });
   const refunds = createRefundService({
     db,

@@ -1,4 +1,4 @@
-import { toTimestamp } from '@koban/platform';
+import { PAYMENT_ID_ATTRIBUTE, tagActiveSpan, toTimestamp } from '@koban/platform';
 import { invalidRequest } from '../payment-errors.js';
 import {
   callerOf,
@@ -72,9 +72,12 @@ export function paymentHandlers(
         trace: traceOf(call),
       });
       const outcome = await service.createPayment(command);
-      return outcome.replayed
+      const response = outcome.replayed
         ? { ...responses.decode(outcome.response), replayed: true }
         : { payment: paymentToProto(outcome.value), replayed: false };
+      // A replay's span is tagged too: it is the payment's, answered again.
+      if (response.payment) tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: response.payment.paymentId });
+      return response;
     },
 
     async GetPayment(request, call) {

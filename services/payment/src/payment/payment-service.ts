@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { enqueueOutboxEvent, type Db, type Logger } from '@koban/platform';
+import {
+  PAYMENT_ID_ATTRIBUTE,
+  enqueueOutboxEvent,
+  tagActiveSpan,
+  type Db,
+  type Logger,
+} from '@koban/platform';
 import { chargeRefusalError, type BankPort } from '../downstream/bank-port.js';
 import type { CampaignPort, DeferReason, GrantOutcome } from '../downstream/campaign-port.js';
 import type { LedgerPort } from '../downstream/ledger-port.js';
@@ -35,6 +41,7 @@ import {
   type PaymentOutcome,
 } from './payment.js';
 import { cashbackDeferredEvent, completedEvent } from './payment-events.js';
+import type { PaymentMetrics } from './payment-metrics.js';
 import type { PaymentStore, StuckPayment } from './payment-store.js';
 
 export interface PaymentService {
@@ -62,6 +69,7 @@ export interface PaymentServiceDeps {
   timings: RecoveryTimings;
   now: () => Date;
   logger: Logger;
+  metrics: PaymentMetrics;
 }
 
 /**
@@ -109,6 +117,7 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
       { label: 'payment.finish' },
     );
     if (!won) return (await store.find(payment.paymentId)) ?? finished;
+    deps.metrics.finished(finished);
     logger.info(
       {
         paymentId: finished.paymentId,
@@ -361,6 +370,8 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
     if (amount === undefined) throw invalidRequest({ amount: 'required to pay a static QR code' });
 
     const paymentId = newPaymentId();
+    // From here on the request's trace is findable by the payment id, whatever happens next.
+    tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: paymentId });
     const now = deps.now();
     const payment: Payment = {
       paymentId,
@@ -415,6 +426,7 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
         {
           start: (reservation) => start(command, reservation),
           async resume(paymentId) {
+            tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: paymentId });
             const payment = await store.find(paymentId);
             // The key and its payment are written in one transaction: one without the other is
             // a bug, and the client is told to retry rather than handed a wrong answer.
@@ -430,6 +442,7 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
       if (payment === undefined || (callerId !== undefined && !canSeePayment(payment, callerId))) {
         throw notFound('payment');
       }
+      tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: payment.paymentId });
       return payment;
     },
 

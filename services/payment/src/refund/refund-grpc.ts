@@ -1,4 +1,4 @@
-import { toTimestamp } from '@koban/platform';
+import { PAYMENT_ID_ATTRIBUTE, tagActiveSpan, toTimestamp } from '@koban/platform';
 import { callerOf, messageCodec, traceOf, type PaymentHandlers, type RpcResponse } from '../rpc.js';
 import { checkRefundRequest, type Refund } from './refund.js';
 import type { RefundService } from './refund-service.js';
@@ -35,6 +35,8 @@ export function refundHandlers(service: RefundService): Pick<PaymentHandlers, 'C
         amount: request.amount,
         trace: traceOf(call),
       });
+      // The refund's trace is found by the payment it refunds (`pnpm trace <paymentId>`).
+      tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: command.paymentId });
       const outcome = await service.createRefund(command);
       return outcome.replayed
         ? { ...responses.decode(outcome.response), replayed: true }
@@ -42,7 +44,9 @@ export function refundHandlers(service: RefundService): Pick<PaymentHandlers, 'C
     },
 
     async GetRefund(request, call) {
-      return { refund: refundToProto(await service.getRefund(request.refundId, callerOf(call))) };
+      const refund = await service.getRefund(request.refundId, callerOf(call));
+      tagActiveSpan({ [PAYMENT_ID_ATTRIBUTE]: refund.paymentId });
+      return { refund: refundToProto(refund) };
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   createDependencyPolicy,
   createGrpcClient,
   createGrpcServer,
+  createInMemoryMetrics,
   createLogger,
   createRedis,
   dependencyPresets,
@@ -12,6 +13,7 @@ import {
   type Db,
   type DependencyPolicy,
   type GrpcClient,
+  type InMemoryMetrics,
   type UnaryCallOptions,
 } from '@koban/platform';
 import { createPaymentApp, type PaymentApp, type PaymentAppConfig } from '../../src/app.js';
@@ -73,6 +75,8 @@ export interface Harness {
   policies: { bank: DependencyPolicy; campaign: DependencyPolicy };
   db: Db;
   app: PaymentApp;
+  /** What the app recorded on its meter (`koban.payments`...). */
+  metrics: InMemoryMetrics;
   /** A user with a JPY wallet holding `balance` yen, and a POINTS account. */
   newUser(balance?: number): { userId: string; accountId: string; pointsAccountId: string };
   /** A merchant with a JPY takings account. */
@@ -150,7 +154,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     policy: campaignPolicy,
   });
 
+  const metrics = createInMemoryMetrics();
   const app = createPaymentApp({
+    meter: metrics.meter,
     config: { ...testConfig, ...options.config },
     db: database.db,
     redis,
@@ -184,6 +190,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     policies: { bank: bankPolicy, campaign: campaignPolicy },
     db: database.db,
     app,
+    metrics,
     newUser(balance = 0) {
       const userId = `usr_${randomUUID()}`;
       return {
@@ -207,6 +214,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         policy.dispose();
       await redis.close();
       await Promise.all([ledger.close(), fraud.close(), bank.close(), campaign.close()]);
+      await metrics.shutdown();
       await database.drop();
     },
   };
