@@ -5,6 +5,7 @@ import {
   loadProtos,
   type BreakerReport,
   type Db,
+  type DependencyPolicy,
   type FaultInjector,
   type GrpcServer,
   type Logger,
@@ -25,6 +26,11 @@ import { createVelocityWindow } from './scoring/velocity-window.js';
 export interface FraudServerDeps {
   db: Db;
   redis: RedisClient;
+  /**
+   * The fraud→redis policy (100 ms, breaker, no retry), built once in main.ts and shared with the
+   * features consumer's spend window: the breaker must see every Redis command.
+   */
+  redisPolicy: DependencyPolicy;
   logger: Logger;
   limits: FraudLimits;
   policy: LockoutPolicy;
@@ -38,21 +44,33 @@ export interface FraudServerDeps {
 }
 
 export function createFraudServer(deps: FraudServerDeps): GrpcServer {
-  const { db, redis, logger } = deps;
+  const { db, redis, redisPolicy, logger } = deps;
   const clock = deps.now ? { now: deps.now } : {};
   const keys = deps.redisKeyPrefix === undefined ? {} : { keyPrefix: deps.redisKeyPrefix };
 
   const lockout = createLockoutService({
     store: createLockoutStore(db),
-    counters: createLockoutCounters({ redis, logger, maxEntries: MAX_WINDOW_ENTRIES, ...keys }),
+    counters: createLockoutCounters({
+      redis,
+      policy: redisPolicy,
+      logger,
+      maxEntries: MAX_WINDOW_ENTRIES,
+      ...keys,
+    }),
     policy: deps.policy,
     logger,
     ...clock,
   });
   const scoring = createFraudService({
     store: createDecisionStore(db),
-    velocity: createVelocityWindow({ redis, logger, windowMs: VELOCITY_WINDOW_MS, ...keys }),
-    spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS, ...keys }),
+    velocity: createVelocityWindow({
+      redis,
+      policy: redisPolicy,
+      logger,
+      windowMs: VELOCITY_WINDOW_MS,
+      ...keys,
+    }),
+    spend: createSpendWindow({ redis, policy: redisPolicy, logger, windowMs: SPEND_WINDOW_MS, ...keys }),
     profiles: createProfileStore(db),
     lockout,
     limits: deps.limits,

@@ -1,11 +1,14 @@
 // Composition root of the fraud service, in start-up order: config, runtime (logger, shutdown,
-// schema and migrations, Redis), the gRPC server, the features consumer. Shutdown runs the other
+// schema and migrations, Redis), the Redis policy, the gRPC server, the features consumer. Shutdown runs the other
 // way round.
 import { fileURLToPath } from 'node:url';
 import {
+  createDependencyPolicy,
   createKafka,
+  dependencyPresets,
   listBreakers,
   parseConfigOrExit,
+  presetOptions,
   shutdownOrder,
   startServiceRuntime,
   topics,
@@ -28,6 +31,9 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   },
 });
 
+// One policy for every Redis command (scoring, lockouts and the features consumer alike): the
+// breaker must see all of them. Its fallback is each module's: the database, or no velocity rule.
+const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'fraud'), { logger });
 const limits = fraudLimits(config);
 const policy = lockoutPolicy(config);
 const faultInjector = startFaultInjection({
@@ -37,7 +43,16 @@ const faultInjector = startFaultInjection({
   logger,
   shutdown,
 });
-const server = createFraudServer({ db, redis, logger, limits, policy, listBreakers, faultInjector });
+const server = createFraudServer({
+  db,
+  redis,
+  redisPolicy,
+  logger,
+  limits,
+  policy,
+  listBreakers,
+  faultInjector,
+});
 const port = await server.listen(config.GRPC_PORT);
 shutdown.onShutdown(
   'grpc-server',
@@ -50,7 +65,7 @@ const consumer = startProfileConsumer({
   kafka: createKafka({ clientId: 'fraud', brokers: config.KAFKA_BROKERS, logger }),
   db,
   decisions: createDecisionStore(db),
-  spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS }),
+  spend: createSpendWindow({ redis, policy: redisPolicy, logger, windowMs: SPEND_WINDOW_MS }),
   logger,
   alpha: config.FRAUD_PROFILE_ALPHA,
   topic: topics.payments,

@@ -63,11 +63,19 @@ void describe('features from payments.v1, against Kafka, MariaDB and Redis', () 
     }
     producer = createEventProducer(kafka, { logger });
     await producer.connect();
+    // The consumer shares the server's fraud→redis policy, as in main.ts.
+    fraud = await serveFraud({ db, keyPrefix });
     consumer = startProfileConsumer({
       kafka,
       db,
       decisions: createDecisionStore(db),
-      spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS, keyPrefix }),
+      spend: createSpendWindow({
+        redis,
+        policy: fraud.redisPolicy,
+        logger,
+        windowMs: SPEND_WINDOW_MS,
+        keyPrefix,
+      }),
       logger,
       alpha: 0.1,
       topic,
@@ -76,7 +84,6 @@ void describe('features from payments.v1, against Kafka, MariaDB and Redis', () 
       replicationFactor: 1,
       maxWaitTimeInMs: 100,
     });
-    fraud = await serveFraud({ db, keyPrefix });
   });
 
   after(async () => {
@@ -247,7 +254,13 @@ void describe('features from payments.v1, against Kafka, MariaDB and Redis', () 
       kafka: createKafka({ clientId: 'fraud-features-test', brokers: ['127.0.0.1:1'], logger }),
       db,
       decisions: createDecisionStore(db),
-      spend: createSpendWindow({ redis, logger, windowMs: SPEND_WINDOW_MS, keyPrefix }),
+      spend: createSpendWindow({
+        redis,
+        policy: fraud.redisPolicy,
+        logger,
+        windowMs: SPEND_WINDOW_MS,
+        keyPrefix,
+      }),
       logger,
       alpha: 0.1,
       topic,

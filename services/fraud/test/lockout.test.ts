@@ -330,6 +330,9 @@ void describe('lock timing, durability and configuration', () => {
         1,
         'the outage is logged once',
       );
+      // Its Redis commands went through the fraud→redis policy, whose breaker opened.
+      assert.ok(down.redisPolicy.snapshot().trips >= 1, JSON.stringify(down.redisPolicy.snapshot()));
+      assert.equal(healthy.redisPolicy.snapshot().trips, 0);
     } finally {
       await down.close();
       await healthy.close();

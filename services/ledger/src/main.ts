@@ -1,10 +1,13 @@
 // Composition root of the ledger service: config, stores, services, gRPC server, graceful shutdown.
 import { fileURLToPath } from 'node:url';
 import {
+  createDependencyPolicy,
   createGrpcServer,
+  dependencyPresets,
   listBreakers,
   loadProtos,
   parseConfigOrExit,
+  presetOptions,
   shutdownOrder,
   startServiceRuntime,
   startFaultInjection,
@@ -27,7 +30,14 @@ const { logger, shutdown, db, redis } = await startServiceRuntime<true>({
   },
 });
 
-const balanceCache = createBalanceCache({ redis, logger, ttlSeconds: config.BALANCE_CACHE_TTL_SECONDS });
+// One policy for every Redis command: the breaker must see all of them.
+const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'ledger'), { logger });
+const balanceCache = createBalanceCache({
+  redis,
+  policy: redisPolicy,
+  logger,
+  ttlSeconds: config.BALANCE_CACHE_TTL_SECONDS,
+});
 const accountStore = createAccountStore(db);
 const accounts = createAccountService({ store: accountStore, balanceCache, logger });
 const transfers = createTransferService({

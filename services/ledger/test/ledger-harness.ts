@@ -7,12 +7,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
   createDb,
+  createDependencyPolicy,
   createGrpcClient,
   createGrpcServer,
   createLogger,
   createRedis,
+  dependencyPresets,
   loadProtos,
   openDatabase,
+  presetOptions,
   statusName,
   type Db,
   type GrpcClient,
@@ -81,7 +84,8 @@ export async function startLedger(options: { redisUrl?: string } = {}): Promise<
   const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 500 });
   await redis.connect().catch(() => undefined);
 
-  const balanceCache = createBalanceCache({ redis, logger, ttlSeconds: 300 });
+  const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'ledger'), { logger });
+  const balanceCache = createBalanceCache({ redis, policy: redisPolicy, logger, ttlSeconds: 300 });
   const accountStore = createAccountStore(db);
   const accounts = createAccountService({ store: accountStore, balanceCache, logger });
   const transfers = createTransferService({
@@ -116,6 +120,7 @@ export async function startLedger(options: { redisUrl?: string } = {}): Promise<
     async close() {
       client.close();
       await server.shutdown(1_000);
+      redisPolicy.dispose();
       await redis.close();
       await db.close();
       const admin = createDb({ ...mysql, database: 'mysql', poolSize: 1, logger });

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   availableOf,
+  eventually,
   fund,
   invariantViolations,
   openWallet,
@@ -42,5 +43,17 @@ describe('with Redis down', () => {
     );
     assert.equal(warnings.length, 1, JSON.stringify(warnings));
     assert.deepEqual(await invariantViolations(ledger.db), []);
+  });
+
+  it('opens the ledger→redis breaker, so cache writes stop waiting on Redis', async () => {
+    const alice = await openWallet(ledger.client);
+    for (let i = 0; i < 5; i += 1) await fund(ledger.client, alice, 100);
+    await eventually(() => {
+      const opened = ledger.logs.find(
+        (line) => line.component === 'resilience' && line.msg === 'circuit breaker opened',
+      );
+      assert.equal(opened?.['breaker'], 'ledger→redis');
+    });
+    assert.equal(await availableOf(ledger.client, alice), '500');
   });
 });

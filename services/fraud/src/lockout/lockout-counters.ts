@@ -1,4 +1,4 @@
-import type { Logger, RedisClient } from '@koban/platform';
+import type { DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import type { Subject } from './lockout.js';
 import type { WindowEntry } from './lockout-store.js';
 
@@ -19,7 +19,8 @@ export interface CounterReading {
 /**
  * The lockout counters in Redis: a sliding window of failures per subject and a cached copy of
  * each lock. Every method answers `undefined` (or does nothing) when Redis fails within its
- * command budget: the caller falls back to the database. Never throws.
+ * command budget or the fraud→redis breaker is open: the caller falls back to the database.
+ * Never throws.
  */
 export interface LockoutCounters {
   /** Adds each failure to its subject's window (once per id); answers each window's count after. */
@@ -37,12 +38,18 @@ export interface LockoutCounters {
 
 export interface LockoutCountersDeps {
   redis: RedisClient;
+  /** The fraud→redis policy (100 ms, breaker, no retry), shared by every Redis user of the service. */
+  policy: DependencyPolicy;
   logger: Logger;
   /** Prefix of every key (default `fraud:`). */
   keyPrefix?: string;
   /** A window keeps at most this many newest failures (default 1000); counts saturate there. */
   maxEntries?: number;
 }
+
+// Each failure is added once per journal id (ZADD NX) and a lock is set to its end: every command
+// here can be repeated safely.
+const idempotent = { idempotent: true } as const;
 
 /** Throws the first error of a MULTI/EXEC or pipeline reply, and answers the replies. */
 function repliesOf(results: [Error | null, unknown][] | null): unknown[] {
@@ -86,17 +93,19 @@ export function createLockoutCounters(deps: LockoutCountersDeps): LockoutCounter
   return {
     async addFailures(entries, nowMs) {
       try {
-        const multi = deps.redis.multi();
-        for (const entry of entries) {
-          const key = windowKey(entry.subject);
-          multi
-            .zremrangebyscore(key, '-inf', nowMs - entry.windowMs)
-            .zadd(key, 'NX', entry.atMs, entry.id)
-            .zremrangebyrank(key, 0, -(maxEntries + 1))
-            .zcard(key)
-            .pexpire(key, entry.windowMs);
-        }
-        const replies = repliesOf(await multi.exec());
+        const replies = await deps.policy.execute(async () => {
+          const multi = deps.redis.multi();
+          for (const entry of entries) {
+            const key = windowKey(entry.subject);
+            multi
+              .zremrangebyscore(key, '-inf', nowMs - entry.windowMs)
+              .zadd(key, 'NX', entry.atMs, entry.id)
+              .zremrangebyrank(key, 0, -(maxEntries + 1))
+              .zcard(key)
+              .pexpire(key, entry.windowMs);
+          }
+          return repliesOf(await multi.exec());
+        }, idempotent);
         succeeded(nowMs);
         return entries.map((_, index) => Number(replies[index * 5 + 3]));
       } catch (err) {
@@ -109,14 +118,18 @@ export function createLockoutCounters(deps: LockoutCountersDeps): LockoutCounter
       try {
         const key = windowKey(ref.subject);
         const members = entries.flatMap((entry) => [entry.atMs, entry.id]);
-        repliesOf(
-          await deps.redis
-            .multi()
-            .zadd(key, 'NX', ...members)
-            .zremrangebyscore(key, '-inf', nowMs - ref.windowMs)
-            .zremrangebyrank(key, 0, -(maxEntries + 1))
-            .pexpire(key, ref.windowMs)
-            .exec(),
+        await deps.policy.execute(
+          async () =>
+            repliesOf(
+              await deps.redis
+                .multi()
+                .zadd(key, 'NX', ...members)
+                .zremrangebyscore(key, '-inf', nowMs - ref.windowMs)
+                .zremrangebyrank(key, 0, -(maxEntries + 1))
+                .pexpire(key, ref.windowMs)
+                .exec(),
+            ),
+          idempotent,
         );
         return true;
       } catch (err) {
@@ -128,13 +141,15 @@ export function createLockoutCounters(deps: LockoutCountersDeps): LockoutCounter
     async read(refs, nowMs) {
       if (refs.length === 0) return [];
       try {
-        const pipeline = deps.redis.pipeline();
-        for (const ref of refs) {
-          pipeline
-            .zcount(windowKey(ref.subject), `(${nowMs - ref.windowMs}`, '+inf')
-            .get(lockKey(ref.subject));
-        }
-        const replies = repliesOf(await pipeline.exec());
+        const replies = await deps.policy.execute(async () => {
+          const pipeline = deps.redis.pipeline();
+          for (const ref of refs) {
+            pipeline
+              .zcount(windowKey(ref.subject), `(${nowMs - ref.windowMs}`, '+inf')
+              .get(lockKey(ref.subject));
+          }
+          return repliesOf(await pipeline.exec());
+        }, idempotent);
         succeeded(nowMs);
         return refs.map((_, index) => {
           const cached = replies[index * 2 + 1];
@@ -153,7 +168,10 @@ export function createLockoutCounters(deps: LockoutCountersDeps): LockoutCounter
       const ttlMs = lockedUntilMs - nowMs;
       if (ttlMs <= 0) return;
       try {
-        await deps.redis.set(lockKey(subject), String(lockedUntilMs), 'PX', ttlMs);
+        await deps.policy.execute(
+          () => deps.redis.set(lockKey(subject), String(lockedUntilMs), 'PX', ttlMs),
+          idempotent,
+        );
       } catch (err) {
         failed(err, nowMs);
       }

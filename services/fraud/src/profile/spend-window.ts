@@ -1,4 +1,4 @@
-import type { Logger, RedisClient } from '@koban/platform';
+import type { DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import type { SpendReading } from '../scoring/fraud-rules.js';
 import type { CompletedPayment } from './profile.js';
 
@@ -6,12 +6,14 @@ import type { CompletedPayment } from './profile.js';
 export interface SpendWindow {
   /** Adds a completed payment (once per payment id, whatever the redeliveries). Never throws. */
   add(payment: CompletedPayment, nowMs: number): Promise<void>;
-  /** The sum and distinct merchants of the user's window; undefined when Redis fails. */
+  /** The sum and distinct merchants of the user's window; undefined when Redis fails or its breaker is open. */
   read(userId: string, nowMs: number): Promise<SpendReading | undefined>;
 }
 
 export interface SpendWindowDeps {
   redis: RedisClient;
+  /** The fraud→redis policy (100 ms, breaker, no retry), shared by every Redis user of the service. */
+  policy: DependencyPolicy;
   logger: Logger;
   windowMs: number;
   /** Prefix of every key (default `fraud:`); windows are `<prefix>spend:user:<userId>`. */
@@ -51,15 +53,21 @@ export function createSpendWindow(deps: SpendWindowDeps): SpendWindow {
       const key = keyOf(payment.userId);
       const member = JSON.stringify([payment.paymentId, payment.merchantId, payment.amount.toString()]);
       try {
-        const results = await deps.redis
-          .multi()
-          .zadd(key, 'NX', payment.completedAtMs, member)
-          .zremrangebyscore(key, '-inf', nowMs - deps.windowMs)
-          .zremrangebyrank(key, 0, -(maxEntries + 1))
-          .pexpire(key, deps.windowMs)
-          .exec();
-        const error = results?.find(([err]) => err !== null)?.[0];
-        if (results === null || error) throw error ?? new Error('the spend transaction was aborted');
+        await deps.policy.execute(
+          async () => {
+            const results = await deps.redis
+              .multi()
+              .zadd(key, 'NX', payment.completedAtMs, member)
+              .zremrangebyscore(key, '-inf', nowMs - deps.windowMs)
+              .zremrangebyrank(key, 0, -(maxEntries + 1))
+              .pexpire(key, deps.windowMs)
+              .exec();
+            const error = results?.find(([err]) => err !== null)?.[0];
+            if (results === null || error) throw error ?? new Error('the spend transaction was aborted');
+          },
+          // The member is the same for every delivery of a payment (ZADD NX): safe to repeat.
+          { idempotent: true },
+        );
         succeeded();
       } catch (err) {
         failed(err, nowMs);
@@ -68,7 +76,10 @@ export function createSpendWindow(deps: SpendWindowDeps): SpendWindow {
 
     async read(userId, nowMs) {
       try {
-        const members = await deps.redis.zrangebyscore(keyOf(userId), `(${nowMs - deps.windowMs}`, '+inf');
+        const members = await deps.policy.execute(
+          () => deps.redis.zrangebyscore(keyOf(userId), `(${nowMs - deps.windowMs}`, '+inf'),
+          { idempotent: true },
+        );
         succeeded();
         let amount = 0n;
         const merchants = new Set<string>();

@@ -1,4 +1,4 @@
-import type { Logger, RedisClient } from '@koban/platform';
+import type { DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import type { VelocityCounts } from './fraud-rules.js';
 
 /** The subjects a payment is counted against; empty strings for those it has none of. */
@@ -15,8 +15,8 @@ export interface VelocityWindow {
   /**
    * Adds the payment to the window of each of its subjects at `atMs` (once per payment id: a
    * retry does not count again) and answers how many payments each window holds, this one
-   * included. Never throws: when Redis does not answer within its command budget, the answer is
-   * undefined.
+   * included. Never throws: when Redis does not answer within its command budget, or the
+   * fraud→redis breaker is open, the answer is undefined.
    */
   record(subjects: VelocitySubjects, atMs: number): Promise<VelocityCounts | undefined>;
 }
@@ -25,6 +25,8 @@ export interface VelocityWindow {
 export interface VelocityWindowDeps {
   /** Fails fast while disconnected and bounds each command (the platform's `createRedis`). */
   redis: RedisClient;
+  /** The fraud→redis policy (100 ms, breaker, no retry), shared by every Redis user of the service. */
+  policy: DependencyPolicy;
   logger: Logger;
   windowMs: number;
   /** Prefix of every key (default `fraud:`); windows are `<prefix>velocity:<subject>:<id>`. */
@@ -56,19 +58,26 @@ export function createVelocityWindow(deps: VelocityWindowDeps): VelocityWindow {
       };
       const present = subjects.filter((subject) => ids[subject] !== '');
       try {
-        const multi = deps.redis.multi();
-        for (const subject of present) {
-          const key = `${keyPrefix}velocity:${subject}:${ids[subject]}`;
-          multi
-            .zremrangebyscore(key, '-inf', atMs - deps.windowMs)
-            .zadd(key, 'NX', atMs, payment.paymentId)
-            .zcard(key)
-            .pexpire(key, deps.windowMs);
-        }
-        const results = await multi.exec();
-        if (results === null) throw new Error('the velocity transaction was aborted');
-        const failed = results.find(([error]) => error !== null)?.[0];
-        if (failed) throw failed;
+        // A payment is added once per id (ZADD NX): the transaction can be repeated safely.
+        const results = await deps.policy.execute(
+          async () => {
+            const multi = deps.redis.multi();
+            for (const subject of present) {
+              const key = `${keyPrefix}velocity:${subject}:${ids[subject]}`;
+              multi
+                .zremrangebyscore(key, '-inf', atMs - deps.windowMs)
+                .zadd(key, 'NX', atMs, payment.paymentId)
+                .zcard(key)
+                .pexpire(key, deps.windowMs);
+            }
+            const replies = await multi.exec();
+            if (replies === null) throw new Error('the velocity transaction was aborted');
+            const failed = replies.find(([error]) => error !== null)?.[0];
+            if (failed) throw failed;
+            return replies;
+          },
+          { idempotent: true },
+        );
         const counts: VelocityCounts = { user: 0, card: null, ip: null, merchant: null };
         present.forEach((subject, index) => {
           const count = Number(results[index * commandsPerWindow + 2]?.[1]);

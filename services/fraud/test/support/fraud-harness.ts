@@ -7,13 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
+  createDependencyPolicy,
   createGrpcClient,
   createLogger,
   createRedis,
+  dependencyPresets,
   loadProtos,
   openDatabase,
   parseConfig,
+  presetOptions,
   type Db,
+  type DependencyPolicy,
   type GrpcClient,
   type Logger,
   type RedisClient,
@@ -78,6 +82,8 @@ export function testKeyPrefix(): string {
 export interface FraudUnderTest {
   client: FraudClient;
   redis: RedisClient;
+  /** The server's fraud→redis policy, as main.ts shares it with the features consumer. */
+  redisPolicy: DependencyPolicy;
   logs: LogLine[];
   /** Stops the server, the client and its Redis connection (the schema stays). */
   close(): Promise<void>;
@@ -99,9 +105,11 @@ export async function serveFraud(options: ServeOptions): Promise<FraudUnderTest>
   const config = parseConfig('fraud', configSchema, options.env ?? {});
   const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 500 });
   await redis.connect().catch(() => undefined);
+  const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'fraud'), { logger });
   const server = createFraudServer({
     db: options.db,
     redis,
+    redisPolicy,
     logger,
     limits: fraudLimits(config),
     policy: lockoutPolicy(config),
@@ -115,10 +123,12 @@ export async function serveFraud(options: ServeOptions): Promise<FraudUnderTest>
   return {
     client,
     redis,
+    redisPolicy,
     logs,
     async close() {
       client.close();
       await server.shutdown(1_000);
+      redisPolicy.dispose();
       await redis.close();
     },
   };

@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@koban/platform';
+import {
+  createDependencyPolicy,
+  createLogger,
+  dependencyPresets,
+  failureKind,
+  presetOptions,
+  type DependencyPolicy,
+} from '@koban/platform';
 import {
   balanceCacheKey,
   createBalanceCache,
@@ -51,12 +58,27 @@ describe('the balance cache format', () => {
 });
 
 describe('createBalanceCache', () => {
-  function failingRedis(): BalanceCacheDeps['redis'] {
+  const silent = createLogger({ service: 'test', level: 'silent' });
+
+  function redisPolicy(consecutiveFailures = 5): DependencyPolicy {
+    return createDependencyPolicy(
+      presetOptions(dependencyPresets.redis, 'ledger-balance-cache-test', {
+        breaker: { consecutiveFailures },
+      }),
+      { logger: silent },
+    );
+  }
+
+  function failingRedis(calls = { pipeline: 0, mget: 0 }): BalanceCacheDeps['redis'] {
     return {
       pipeline: () => {
+        calls.pipeline += 1;
         throw new Error('Stream isn\u2019t writeable');
       },
-      mget: () => Promise.reject(new Error('down')),
+      mget: () => {
+        calls.mget += 1;
+        return Promise.reject(new Error('down'));
+      },
     };
   }
 
@@ -69,13 +91,35 @@ describe('createBalanceCache', () => {
         write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }),
       },
     });
-    const cache = createBalanceCache({ redis: failingRedis(), logger, ttlSeconds: 60 });
-    await cache.write([balance]);
-    await cache.write([balance]);
-    await cache.write([balance]);
-    assert.deepEqual(
-      lines.map((line) => line.msg),
-      ['balance cache write failed; carrying on without it'],
-    );
+    const policy = redisPolicy();
+    const cache = createBalanceCache({ redis: failingRedis(), policy, logger, ttlSeconds: 60 });
+    try {
+      await cache.write([balance]);
+      await cache.write([balance]);
+      await cache.write([balance]);
+      assert.deepEqual(
+        lines.map((line) => line.msg),
+        ['balance cache write failed; carrying on without it'],
+      );
+    } finally {
+      policy.dispose();
+    }
+  });
+
+  it('leaves Redis alone once the ledger→redis breaker is open: writes are skipped, reads refused', async () => {
+    const calls = { pipeline: 0, mget: 0 };
+    const policy = redisPolicy(2);
+    const cache = createBalanceCache({ redis: failingRedis(calls), policy, logger: silent, ttlSeconds: 60 });
+    try {
+      await cache.write([balance]);
+      await cache.write([balance]);
+      assert.equal(policy.snapshot().state, 'open');
+
+      await cache.write([balance]);
+      await assert.rejects(cache.read(['acc_1']), (err) => failureKind(err) === 'open');
+      assert.deepEqual(calls, { pipeline: 2, mget: 0 });
+    } finally {
+      policy.dispose();
+    }
   });
 });

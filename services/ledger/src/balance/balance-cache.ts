@@ -1,6 +1,8 @@
 // The balance cache in Redis: the last known balance of each account, written by the ledger after
 // every committed change (and refreshed on reads), read by the gateway as its fallback when the
-// ledger is down. The database is the truth; Redis trouble never fails a ledger call.
+// ledger is down. The database is the truth; Redis trouble never fails a ledger call. Every
+// command goes through the ledger→redis policy (100 ms, breaker): while Redis is down the breaker
+// opens and writes are skipped at once instead of each waiting for its failure.
 //
 // Format (documented in the service README, relied on by the gateway):
 //   key   ledger:balance:<accountId>
@@ -9,7 +11,7 @@
 //   TTL   BALANCE_CACHE_TTL_SECONDS (7 days by default), renewed by every write.
 // A write never replaces a higher version, nor the same version with a later asOf.
 import { z } from 'zod';
-import type { Logger, RedisClient } from '@koban/platform';
+import type { DependencyPolicy, Logger, RedisClient } from '@koban/platform';
 import type { Balance } from '../accounts/account.js';
 
 /** Prefix of every balance cache key. */
@@ -102,16 +104,21 @@ return 1
 
 export interface BalanceCache {
   /**
-   * Records the balances unless Redis holds newer ones. Never rejects: a Redis failure is logged
-   * (once per burst of failures) and ignored.
+   * Records the balances unless Redis holds newer ones. Never rejects: a Redis failure (or the
+   * open breaker) is logged once per burst of failures and ignored.
    */
   write(balances: readonly Balance[]): Promise<void>;
-  /** The cached balances of `accountIds` (undefined where absent); rejects when Redis fails. */
+  /**
+   * The cached balances of `accountIds` (undefined where absent); rejects when Redis fails, times
+   * out or its breaker is open.
+   */
   read(accountIds: readonly string[]): Promise<(CachedBalance | undefined)[]>;
 }
 
 export interface BalanceCacheDeps {
   redis: Pick<RedisClient, 'pipeline' | 'mget'>;
+  /** The ledger→redis policy (100 ms, breaker, no retry), built once in main.ts. */
+  policy: DependencyPolicy;
   logger: Logger;
   ttlSeconds: number;
 }
@@ -124,22 +131,28 @@ export function createBalanceCache(deps: BalanceCacheDeps): BalanceCache {
     async write(balances) {
       if (balances.length === 0) return;
       try {
-        const pipeline = deps.redis.pipeline();
-        for (const balance of balances) {
-          const cached = toCachedBalance(balance);
-          pipeline.eval(
-            setIfNewerScript,
-            1,
-            balanceCacheKey(cached.accountId),
-            JSON.stringify(cached),
-            cached.version,
-            cached.asOf,
-            deps.ttlSeconds,
-          );
-        }
-        const results = (await pipeline.exec()) ?? [];
-        const failed = results.find(([error]) => error !== null)?.[0];
-        if (failed) throw failed;
+        await deps.policy.execute(
+          async () => {
+            const pipeline = deps.redis.pipeline();
+            for (const balance of balances) {
+              const cached = toCachedBalance(balance);
+              pipeline.eval(
+                setIfNewerScript,
+                1,
+                balanceCacheKey(cached.accountId),
+                JSON.stringify(cached),
+                cached.version,
+                cached.asOf,
+                deps.ttlSeconds,
+              );
+            }
+            const results = (await pipeline.exec()) ?? [];
+            const failed = results.find(([error]) => error !== null)?.[0];
+            if (failed) throw failed;
+          },
+          // Setting a figure unless a newer one is there can be repeated safely.
+          { idempotent: true },
+        );
         if (failing) {
           failing = false;
           logger.info('balance cache writes recovered');
@@ -156,7 +169,9 @@ export function createBalanceCache(deps: BalanceCacheDeps): BalanceCache {
 
     async read(accountIds) {
       if (accountIds.length === 0) return [];
-      const values = await deps.redis.mget(...accountIds.map(balanceCacheKey));
+      const values = await deps.policy.execute(() => deps.redis.mget(...accountIds.map(balanceCacheKey)), {
+        idempotent: true,
+      });
       return values.map((value, index) => {
         const cached = parseCachedBalance(value);
         return cached?.accountId === accountIds[index] ? cached : undefined;
