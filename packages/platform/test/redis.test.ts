@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../src/logging/index.js';
-import { createRedis, redisReady, type RedisClient } from '../src/redis/index.js';
+import { connectRedis, createRedis, redisReady, type RedisClient } from '../src/redis/index.js';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const logger = createLogger({ service: 'redis-test', level: 'silent' });
@@ -147,5 +147,74 @@ void describe('createRedis', () => {
     assert.equal(command.result.status, 'rejected');
     assert.match(String(command.result.reason), /Command timed out/);
     assert.ok(command.ms >= 90 && command.ms < failFastBoundMs, `GET took ${command.ms} ms`);
+  });
+});
+
+/** A free local port, nothing listening on it yet. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  assert.ok(address && typeof address === 'object');
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return address.port;
+}
+
+/** Starts forwarding `port` to the real Redis: a Redis that comes up late. */
+async function forwardToRedis(t: TestContext, port: number): Promise<void> {
+  const target = new URL(redisUrl);
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const upstream = connectTcp(Number(target.port || 6379), target.hostname);
+    sockets.add(socket).add(upstream);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+}
+
+void describe('connectRedis', () => {
+  void it('answers once the client is ready, so the first command succeeds', async (t) => {
+    const redis = client(t, redisUrl);
+    assert.equal(await connectRedis(redis, 3_000), true);
+    assert.equal(redisReady(redis), true);
+    assert.equal(await redis.ping(), 'PONG');
+  });
+
+  void it('waits through reconnect attempts for a Redis that comes up during the wait', async (t) => {
+    const port = await freePort();
+    const redis = client(t, `redis://127.0.0.1:${port}`);
+    let attempts = 0;
+    redis.on('reconnecting', () => {
+      attempts += 1;
+      // The first connect was refused; Redis appears before the next attempt.
+      if (attempts === 1) void forwardToRedis(t, port);
+    });
+    assert.equal(await connectRedis(redis, 3_000), true);
+    assert.ok(attempts >= 1, 'the first attempt was refused');
+    assert.equal(await redis.ping(), 'PONG');
+  });
+
+  void it('gives up after its bound when Redis is unreachable, and the client keeps reconnecting', async (t) => {
+    const redis = client(t, 'redis://127.0.0.1:1');
+    let reconnects = 0;
+    redis.on('reconnecting', () => (reconnects += 1));
+    const waiting = await elapsed(() => connectRedis(redis, 400));
+    assert.deepEqual(waiting.result, { status: 'fulfilled', value: false });
+    assert.ok(waiting.ms >= 390 && waiting.ms < 400 + failFastBoundMs, `waited ${waiting.ms} ms`);
+
+    const before = reconnects;
+    const deadline = Date.now() + 5_000;
+    while (reconnects === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(reconnects > before, 'still reconnecting after the wait');
   });
 });

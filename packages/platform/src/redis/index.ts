@@ -1,2 +1,2 @@
-export { createRedis, redisReady, redisReconnectDelayMs } from './redis.js';
+export { connectRedis, createRedis, redisReady, redisReconnectDelayMs } from './redis.js';
 export type { RedisClient, RedisSettings } from './redis.js';

@@ -130,6 +130,34 @@ export function createRedis(settings: RedisSettings): RedisClient {
 }
 
 /**
+ * Starts connecting a client made by {@link createRedis} and waits until it is ready for commands,
+ * for at most `waitMs` (reconnect attempts included); resolves whether it is. Never rejects: when
+ * Redis is not there by then, the client goes on reconnecting in the background and the caller
+ * starts without it. Services call it before their first command: the client has no offline
+ * queue, so a command issued while the first connect is still in flight fails at once, and a
+ * start-up burst of those would trip the caller's Redis breaker against a healthy Redis.
+ */
+export async function connectRedis(client: Redis, waitMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  let settle: (ready: boolean) => void = () => undefined;
+  const ready = new Promise<boolean>((resolve) => (settle = resolve));
+  const onReady = (): void => settle(true);
+  const onEnd = (): void => settle(false);
+  client.on('ready', onReady);
+  client.on('end', onEnd);
+  const timer = setTimeout(() => settle(false), waitMs);
+  // The first attempt's failure is not the answer: reconnect attempts may still succeed in time.
+  if (client.status === 'wait') client.connect().catch(() => undefined);
+  try {
+    return await ready;
+  } finally {
+    clearTimeout(timer);
+    client.off('ready', onReady);
+    client.off('end', onEnd);
+  }
+}
+
+/**
  * Whether the client is connected and ready for commands, for health reporting. Redis is a fast
  * path with a durable fallback, so a service should report this rather than refuse traffic on it:
  * failing readiness on Redis alone would take every replica out of service at once.

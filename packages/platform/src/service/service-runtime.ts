@@ -2,7 +2,7 @@ import type { Db } from '../db/db.js';
 import { openDatabase } from '../db/open-database.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createShutdown, shutdownOrder, type Shutdown } from '../lifecycle/shutdown.js';
-import { createRedis, type RedisClient } from '../redis/redis.js';
+import { connectRedis, createRedis, type RedisClient } from '../redis/redis.js';
 import { shutdownTelemetry } from '../telemetry/telemetry.js';
 
 /** The part of a service's config (the platform's `commonEnv`) the runtime needs. */
@@ -24,6 +24,8 @@ export interface ServiceRuntimeOptions<WithDatabase extends boolean> {
   config: RuntimeConfig;
   /** The service's own schema and its migrations directory, or false for a service without one. */
   database: WithDatabase extends true ? { name: string; migrationsDir?: string } : false;
+  /** How long start-up waits for Redis to be ready before going on without it (default 3 s). */
+  redisWaitMs?: number;
 }
 
 /** What every service starts with: a logger, graceful shutdown, its Redis and (maybe) its schema. */
@@ -34,11 +36,13 @@ export interface ServiceRuntime<WithDatabase extends boolean> {
   db: WithDatabase extends true ? Db : undefined;
 }
 
+const defaultRedisWaitMs = 3_000;
+
 /**
  * The start-up every service shares, in order: logger, signal handling, its database schema
  * (created and migrated, or with `MIGRATE_ON_START` false awaited from the migrations Job) and
- * Redis. Each resource is registered for closing on shutdown, and telemetry is flushed last. The
- * service's own servers and clients are wired in its main.ts.
+ * Redis, awaited for a few seconds at most. Each resource is registered for closing on shutdown,
+ * and telemetry is flushed last. The service's own servers and clients are wired in its main.ts.
  */
 export async function startServiceRuntime<WithDatabase extends boolean>(
   options: ServiceRuntimeOptions<WithDatabase>,
@@ -68,10 +72,15 @@ export async function startServiceRuntime<WithDatabase extends boolean>(
   }
 
   const redis = createRedis({ url: config.REDIS_URL, logger });
-  // Redis is a fast path with durable fallbacks: a service starts without it and the client
-  // keeps reconnecting in the background (its state changes are logged by the client).
-  redis.connect().catch(() => undefined);
   shutdown.onShutdown('redis', () => redis.close());
+  // Redis is a fast path with durable fallbacks: a service starts without it and the client
+  // keeps reconnecting in the background (its state changes are logged by the client). But the
+  // service's first commands must not race the first connect: without an offline queue they
+  // would fail at once and open its Redis breaker against a healthy Redis.
+  const redisWaitMs = options.redisWaitMs ?? defaultRedisWaitMs;
+  if (!(await connectRedis(redis, redisWaitMs))) {
+    logger.warn({ waitedMs: redisWaitMs }, 'Redis not ready; starting without it (fallback paths)');
+  }
 
   return { logger, shutdown, redis, db: db as ServiceRuntime<WithDatabase>['db'] };
 }
