@@ -100,7 +100,11 @@ test('the Grafana dashboard has a Prometheus query for each SLI', () => {
     'koban_outbox_backlog',
     'koban_outbox_oldest_age_seconds',
     'koban_db_transactions_committed_total',
+    'koban_db_rows_written_total',
     'koban_breaker_state',
+    'koban_breaker_transitions_total',
+    'koban_resilience_fallbacks_total',
+    'koban_fraud_lockouts_total',
   ]) {
     assert.ok(exprs.includes(metric), metric);
   }

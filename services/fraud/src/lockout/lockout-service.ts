@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@koban/platform';
+import { serviceMeter, type Logger } from '@koban/platform';
 import { assertNoProblems } from '../fraud-errors.js';
 import {
   absentView,
@@ -18,6 +18,7 @@ import {
   type Subject,
 } from './lockout.js';
 import type { LockoutCounters, WindowRef } from './lockout-counters.js';
+import { lockoutMetrics, type LockoutMetrics } from './lockout-metrics.js';
 import { subjectId, type FailureEntry, type LockoutStore } from './lockout-store.js';
 
 /** A RecordCardCheck request as the transport hands it over. */
@@ -46,6 +47,8 @@ export interface LockoutServiceDeps {
   logger: Logger;
   /** Epoch ms; `Date.now` by default. */
   now?: () => number;
+  /** Where new locks are counted; on `serviceMeter('koban-fraud')` by default. */
+  metrics?: LockoutMetrics;
 }
 
 /** A window never answers more than this many failures (the Redis windows keep as many). */
@@ -70,6 +73,7 @@ export function createLockoutService(deps: LockoutServiceDeps): LockoutService {
   const { store, counters, policy } = deps;
   const now = deps.now ?? Date.now;
   const logger = deps.logger.child({ component: 'lockout-service' });
+  const metrics = deps.metrics ?? lockoutMetrics(serviceMeter('koban-fraud'));
   const longestWindowMs = Math.max(policy.user.windowMs, policy.card.windowMs, policy.ip.windowMs);
   /** Until when counts are cross-checked with the journal after Redis failed here. */
   let crossCheckUntilMs = 0;
@@ -185,6 +189,7 @@ export function createLockoutService(deps: LockoutServiceDeps): LockoutService {
         );
         await counters.cacheLock(subject, until, nowMs);
         if (until === nowMs + policy[subject.type].durationMs) {
+          metrics.locked(subject.type);
           // The key is an id, a fingerprint or an IP: never a card number (refused above).
           logger.warn(
             {
