@@ -45,3 +45,19 @@ export async function startService(service: string): Promise<void> {
   await pm2(['start', `koban-${service}`]);
   await waitForHealthy();
 }
+
+/** The six services of the local platform, as pm2 names them without the `koban-` prefix. */
+export const platformServices = [
+  'gateway',
+  'payment',
+  'ledger',
+  'bank-integration',
+  'fraud',
+  'campaign-promo',
+];
+
+/** Restarts every service with extra environment (e.g. an OTLP endpoint) and waits for health. */
+export async function restartPlatform(env: Record<string, string>): Promise<void> {
+  await pm2(['restart', ...platformServices.map((service) => `koban-${service}`), '--update-env'], env);
+  await waitForHealthy();
+}

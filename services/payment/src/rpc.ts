@@ -1,4 +1,9 @@
-import { loadPackageDefinition, type KobanProtos, type ServiceHandlers } from '@koban/platform';
+import {
+  activeTraceHeaders,
+  loadPackageDefinition,
+  type KobanProtos,
+  type ServiceHandlers,
+} from '@koban/platform';
 import { traceContextFrom, type TraceContext } from './tracing/trace-context.js';
 
 /** The PaymentService definition and its handler, request and response types, from the protos. */
@@ -26,8 +31,14 @@ export function callerOf(call: Pick<RpcCall, 'metadata'>): string | undefined {
   return firstText(call, CALLER_ID_METADATA_KEY);
 }
 
-/** The W3C trace context the call came with, to store with what it creates. */
+/**
+ * The W3C trace context to store with what the call creates: the call's own server span, so the
+ * outbox's consumers continue the trace under payment's span; the caller's context from the
+ * metadata when no span is active (telemetry off).
+ */
 export function traceOf(call: Pick<RpcCall, 'metadata'>): TraceContext | null {
+  const active = activeTraceHeaders();
+  if (active.traceparent !== undefined) return traceContextFrom(active.traceparent, active.tracestate);
   return traceContextFrom(firstText(call, 'traceparent'), firstText(call, 'tracestate'));
 }
 

@@ -1,6 +1,13 @@
 export { startTelemetry, shutdownTelemetry } from './telemetry.js';
 export type { TelemetrySettings } from './telemetry.js';
-export { currentTraceId, tagActiveSpan } from './trace-context.js';
+export {
+  activeTraceHeaders,
+  currentTraceId,
+  inStoredTrace,
+  setHttpRoute,
+  tagActiveSpan,
+} from './trace-context.js';
+export type { StoredTraceContext } from './trace-context.js';
 export { FileSpanExporter } from './file-span-exporter.js';
 export { createInMemoryMetrics } from './in-memory-metrics.js';
 export type { InMemoryMetrics, MetricPoint } from './in-memory-metrics.js';

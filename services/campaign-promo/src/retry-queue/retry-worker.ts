@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { enqueueOutboxEvent, type Db, type Logger } from '@koban/platform';
+import {
+  PAYMENT_ID_ATTRIBUTE,
+  enqueueOutboxEvent,
+  inStoredTrace,
+  type Db,
+  type Logger,
+} from '@koban/platform';
 import { CampaignError } from '../campaign-errors.js';
 import { backoffDelayMs, type Backoff } from '../background/backoff.js';
 import { deadLetterEvent } from '../dead-letters/dead-letter.js';
@@ -105,7 +111,13 @@ export function createRetryWorker(deps: RetryWorkerDeps): RetryWorker {
         while (next < queued.length) {
           const item = queued[next++];
           try {
-            await attempt(claim, item);
+            // In the trace of the payment whose event queued it: its waterfall shows the late grant.
+            await inStoredTrace(
+              'cashback.retry-queue grant',
+              item.source,
+              { [PAYMENT_ID_ATTRIBUTE]: item.paymentId, 'koban.retry.attempt': item.attempts },
+              () => attempt(claim, item),
+            );
           } catch (error) {
             // The database failed while recording the outcome: the claim expires and the row is retried.
             logger.warn(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
-import type { Logger } from '@koban/platform';
+import { setHttpRoute, type Logger } from '@koban/platform';
 import { ApiError, errorBody } from './api-error.js';
 import { apiError, retryAfterSeconds, toApiError } from './error-status.js';
 import { traceIdOfActiveSpan } from './request-scope.js';
@@ -55,6 +55,7 @@ export function buildHttpApp(deps: HttpAppDeps) {
     request.deadline = Date.now() + requestTimeoutMs;
     void reply.header('x-request-id', request.id);
     void reply.header('x-trace-id', traceIdOfActiveSpan());
+    if (request.routeOptions.url !== undefined) setHttpRoute(request.routeOptions.url);
     if (operationalPaths.has(request.url)) return;
     if (inFlight >= maxInFlight) {
       throw apiError(
