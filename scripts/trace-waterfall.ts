@@ -71,7 +71,10 @@ function fromFile(file: string, id: string): WaterfallSpan[][] {
       `no span file at ${file}: set JAEGER_URL, or run the collector with its file exporter (deploy/otel-collector) and set OTEL_SPANS_FILE`,
     );
   }
-  const { spans, badLines } = spansFromOtlpJsonLines(readFileSync(file, 'utf8'));
+  // The rotated generation first (older spans), then the current file.
+  const rotated = `${file}.1`;
+  const text = (existsSync(rotated) ? readFileSync(rotated, 'utf8') : '') + readFileSync(file, 'utf8');
+  const { spans, badLines } = spansFromOtlpJsonLines(text);
   if (badLines > 0) console.error(`(skipped ${badLines} unparsable line(s) of ${file})`);
   if (isTraceId(id)) {
     const wanted = id.toLowerCase();
