@@ -41,7 +41,7 @@ export type Card = NonNullable<Answer<BankIntegrationClient, 'registerCard'>['ca
 /** Decoded campaign-promo messages. */
 export type Campaign = NonNullable<Answer<CampaignClient, 'getCampaign'>['campaign']>;
 
-/** The ledger client, its calls going through `policy` (the one gateway→ledger policy). */
+/** The ledger client, its calls going through `policy` (the gateway→ledger balance policy, or the accounts one). */
 export function createLedgerClient(address: string, policy: CallPolicy, timeoutMs: number): LedgerClient {
   return createGrpcClient(loadProtos().koban.ledger.v1.LedgerService, address, { timeoutMs, policy });
 }

@@ -31,7 +31,10 @@ export interface GatewayAppDeps {
   redisPolicy: DependencyPolicy;
   /** Clients, each with its calls running through the one policy of that downstream. */
   payment: PaymentClient;
+  /** Balance reads (300 ms, fallback: the cached balance). */
   ledger: LedgerClient;
+  /** Account opening, credits and statements: a separate policy, so they cannot trip the balance breaker. */
+  ledgerAccounts: LedgerClient;
   bankIntegration: BankIntegrationClient;
   campaigns: CampaignClient;
   settings: {
@@ -55,10 +58,20 @@ export interface GatewayAppDeps {
  * PartyService gRPC server main.ts starts) and the HTTP API of API.md, not yet listening.
  */
 export function buildGatewayApp(deps: GatewayAppDeps): { app: HttpApp; parties: PartyService } {
-  const { logger, redis, redisPolicy, payment, ledger, bankIntegration, campaigns, settings } = deps;
+  const {
+    logger,
+    redis,
+    redisPolicy,
+    payment,
+    ledger,
+    ledgerAccounts,
+    bankIntegration,
+    campaigns,
+    settings,
+  } = deps;
   const parties = createPartyService({
     store: createPartyStore(deps.db),
-    ledger,
+    ledger: ledgerAccounts,
     tokenCache: createTokenCache({
       redis,
       policy: redisPolicy,
@@ -92,11 +105,11 @@ export function buildGatewayApp(deps: GatewayAppDeps): { app: HttpApp; parties: 
     }),
   });
   registerPartyRoutes(app, { parties });
-  registerAccountRoutes(app, { access, ledger, balanceCache });
+  registerAccountRoutes(app, { access, ledger, ledgerAccounts, balanceCache });
   registerPaymentRoutes(app, { access, payment });
   registerFundingRoutes(app, { access, bankIntegration, payment });
   registerCampaignRoutes(app, { access, campaigns });
-  registerCreditRoutes(app, { access, parties, ledger });
+  registerCreditRoutes(app, { access, parties, ledger: ledgerAccounts });
   if (deps.admin) registerAdminRoutes(app, { access, ...deps.admin });
   return { app, parties };
 }

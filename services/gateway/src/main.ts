@@ -46,6 +46,10 @@ const ledgerPolicy = createDependencyPolicy(
   presetOptions(dependencyPresets.gatewayToLedger, 'gateway', { timeoutMs: config.LEDGER_TIMEOUT_MS }),
   { logger },
 );
+const ledgerAccountsPolicy = createDependencyPolicy(
+  presetOptions(dependencyPresets.gatewayToLedgerAccounts, 'gateway'),
+  { logger },
+);
 const bankIntegrationPolicy = createDependencyPolicy(
   presetOptions(dependencyPresets.gatewayToBankIntegration, 'gateway', {
     timeoutMs: config.BANK_INTEGRATION_TIMEOUT_MS,
@@ -62,6 +66,11 @@ const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis
 
 const payment = createPaymentClient(config.PAYMENT_ADDR, paymentPolicy, config.PAYMENT_TIMEOUT_MS);
 const ledger = createLedgerClient(config.LEDGER_ADDR, ledgerPolicy, config.LEDGER_TIMEOUT_MS);
+const ledgerAccounts = createLedgerClient(
+  config.LEDGER_ADDR,
+  ledgerAccountsPolicy,
+  dependencyPresets.gatewayToLedgerAccounts.timeoutMs,
+);
 const bankIntegration = createBankIntegrationClient(
   config.BANK_INTEGRATION_ADDR,
   bankIntegrationPolicy,
@@ -71,7 +80,15 @@ const campaigns = createCampaignClient(config.CAMPAIGN_ADDR, campaignPolicy, con
 const paymentHealth = createHealthProbe(config.PAYMENT_ADDR);
 const ledgerHealth = createHealthProbe(config.LEDGER_ADDR);
 shutdown.onShutdown('grpc-clients', () => {
-  for (const client of [payment, ledger, bankIntegration, campaigns, paymentHealth, ledgerHealth]) {
+  for (const client of [
+    payment,
+    ledger,
+    ledgerAccounts,
+    bankIntegration,
+    campaigns,
+    paymentHealth,
+    ledgerHealth,
+  ]) {
     client.close();
   }
 });
@@ -99,6 +116,7 @@ const { app, parties } = buildGatewayApp({
   redisPolicy,
   payment,
   ledger,
+  ledgerAccounts,
   bankIntegration,
   campaigns,
   settings: {

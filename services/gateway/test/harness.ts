@@ -104,16 +104,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     createDependencyPolicy(presetOptions(dependencyPresets.gatewayToPayment, 'gateway'), { logger }),
     createDependencyPolicy(presetOptions(dependencyPresets.gatewayToLedger, 'gateway'), { logger }),
     createDependencyPolicy(presetOptions(dependencyPresets.redis, 'gateway'), { logger }),
-    createDependencyPolicy(
-      { caller: 'gateway', callee: 'bank-integration', timeoutMs: 3_000, retry: false },
-      { logger },
-    ),
-    createDependencyPolicy(
-      { caller: 'gateway', callee: 'campaign-promo', timeoutMs: 2_000, retry: false },
-      { logger },
-    ),
+    createDependencyPolicy(presetOptions(dependencyPresets.gatewayToBankIntegration, 'gateway'), { logger }),
+    createDependencyPolicy(presetOptions(dependencyPresets.gatewayToCampaignPromo, 'gateway'), { logger }),
+    createDependencyPolicy(presetOptions(dependencyPresets.gatewayToLedgerAccounts, 'gateway'), { logger }),
   ];
-  const [paymentPolicy, ledgerPolicy, redisPolicy, bankIntegrationPolicy, campaignPolicy] = policies as [
+  const [
+    paymentPolicy,
+    ledgerPolicy,
+    redisPolicy,
+    bankIntegrationPolicy,
+    campaignPolicy,
+    ledgerAccountsPolicy,
+  ] = policies as [
+    DependencyPolicy,
     DependencyPolicy,
     DependencyPolicy,
     DependencyPolicy,
@@ -122,6 +125,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   ];
   const paymentClient = createPaymentClient(options.paymentAddress ?? payment.address, paymentPolicy, 4_500);
   const ledgerClient = createLedgerClient(ledger.address, ledgerPolicy, 300);
+  const ledgerAccountsClient = createLedgerClient(ledger.address, ledgerAccountsPolicy, 1_000);
   const bankIntegrationClient = createBankIntegrationClient(
     options.bankIntegrationAddress ?? bankIntegration.address,
     bankIntegrationPolicy,
@@ -136,6 +140,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     redisPolicy,
     payment: paymentClient,
     ledger: ledgerClient,
+    ledgerAccounts: ledgerAccountsClient,
     bankIntegration: bankIntegrationClient,
     campaigns: campaignClient,
     settings: {
@@ -163,7 +168,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     campaigns,
     async close() {
       await app.close();
-      for (const client of [paymentClient, ledgerClient, bankIntegrationClient, campaignClient])
+      for (const client of [
+        paymentClient,
+        ledgerClient,
+        ledgerAccountsClient,
+        bankIntegrationClient,
+        campaignClient,
+      ])
         client.close();
       for (const policy of policies) policy.dispose();
       await Promise.all([

@@ -11,6 +11,7 @@ describe('dependencyPresets', () => {
     assert.deepEqual(timeouts, {
       gatewayToPayment: ['payment', 4_500],
       gatewayToLedger: ['ledger', 300],
+      gatewayToLedgerAccounts: ['ledger-accounts', 1_000],
       paymentToFraud: ['fraud', 300],
       paymentToLedger: ['ledger', 1_000],
       paymentToBankIntegration: ['bank-integration', 3_000],
@@ -22,6 +23,7 @@ describe('dependencyPresets', () => {
       bankIntegrationToIssuer: ['issuer', 2_000],
       campaignPromoToLedger: ['ledger', 1_000],
       redis: ['redis', 100],
+      kafka: ['kafka', 10_000],
     });
   });
 });

@@ -24,11 +24,11 @@ export type DependencyPreset = Readonly<
  * hops this implementation adds, so services do not repeat the numbers and the README's table
  * (`pnpm resilience:table`) is generated from them. Timeouts are per attempt. Hops whose budget
  * is tight and whose fallback is cheap (fraud, balance, Redis) and hops whose fallback is a later
- * retry (campaign-promo, Kafka) do not retry inline; card checks are never retried (a retried
- * check would count a wrong CVC twice). payment→campaign-promo and payment→bank-integration, slow
- * by nature, get a bulkhead so they cannot take all of payment's concurrency. Breakers use the
- * default rule ({@link defaultBreakerSettings}) everywhere. Override from config with
- * {@link presetOptions}.
+ * retry (campaign-promo, Kafka: the relay's next round) do not retry inline; card checks are never
+ * retried (a retried check would count a wrong CVC twice). payment→campaign-promo and
+ * payment→bank-integration, slow by nature, get a bulkhead so they cannot take all of payment's
+ * concurrency. Breakers use the default rule ({@link defaultBreakerSettings}) everywhere. Override
+ * from config with {@link presetOptions}.
  */
 export const dependencyPresets = {
   gatewayToPayment: {
@@ -39,11 +39,24 @@ export const dependencyPresets = {
     fallback: '`503` with `Retry-After`, fast; clients retry with their idempotency key',
   },
   gatewayToLedger: {
-    hop: 'gateway → ledger',
+    hop: 'gateway → ledger (balance)',
     callee: 'ledger',
     timeoutMs: 300,
     retry: false,
-    fallback: 'balance: the cached balance from Redis with `stale: true` and `asOf`; other calls `503`',
+    fallback: 'the cached balance from Redis with `stale: true` and `asOf`',
+  },
+  /**
+   * The gateway's other ledger calls (opening accounts at sign-up, operator credits, statements)
+   * have no cached answer: their own breaker and a budget of a write, so a burst of sign-ups does
+   * not trip the balance breaker and a slow balance read does not refuse sign-ups.
+   */
+  gatewayToLedgerAccounts: {
+    hop: 'gateway → ledger (accounts, credits, statements)',
+    callee: 'ledger-accounts',
+    timeoutMs: 1_000,
+    retry: false,
+    fallback:
+      '`503` with `Retry-After`; sign-up and credits are retried by the client (credits with their key)',
   },
   gatewayToBankIntegration: {
     hop: 'gateway → bank-integration',
@@ -125,6 +138,16 @@ export const dependencyPresets = {
     timeoutMs: 100,
     retry: false,
     fallback: 'the durable TiDB path (idempotency keys, lockouts, budgets, tokens); caches are skipped',
+  },
+  kafka: {
+    hop: 'any → Kafka (outbox relay)',
+    callee: 'kafka',
+    // Per publish batch, and a third of the relay's default 30 s claim: a stuck batch is given up
+    // (and its rows released) well before another relay may take them over.
+    timeoutMs: 10_000,
+    retry: false,
+    fallback:
+      'rows wait in the outbox (nothing is lost); the relay backs off and claims nothing while the breaker is open, then drains',
   },
 } as const satisfies Record<string, DependencyPreset>;
 

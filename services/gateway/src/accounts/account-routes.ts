@@ -17,7 +17,10 @@ import type { BalanceCache } from './balance-cache.js';
 
 export interface AccountRoutesDeps {
   access: AccessControl;
-  ledger: Pick<LedgerClient, 'getBalances' | 'listEntries'>;
+  /** Balance reads, through the gateway→ledger (balance) policy. */
+  ledger: Pick<LedgerClient, 'getBalances'>;
+  /** Statements, through the gateway→ledger-accounts policy. */
+  ledgerAccounts: Pick<LedgerClient, 'listEntries'>;
   balanceCache: BalanceCache;
 }
 
@@ -63,7 +66,7 @@ export function registerAccountRoutes(app: HttpApp, deps: AccountRoutesDeps): vo
     handler(async (request) => {
       const user = ownUser(request, parseOrReject(userPath, request.params).userId);
       const query = parseOrReject(transactionsQuery, request.query);
-      const page = await deps.ledger.listEntries({
+      const page = await deps.ledgerAccounts.listEntries({
         accountId: user.walletAccountId,
         pageSize: query.limit,
         pageToken: query.cursor ?? '',
