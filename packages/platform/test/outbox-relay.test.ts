@@ -16,6 +16,14 @@ import {
 import { decodeHeaders } from '../src/kafka/trace-headers.js';
 import { createLogger } from '../src/logging/index.js';
 import {
+  createDependencyPolicy,
+  dependencyPresets,
+  failureKind,
+  presetOptions,
+  type DependencyOverrides,
+  type DependencyPolicy,
+} from '../src/resilience/index.js';
+import {
   OUTBOX_DDL,
   createOutboxRelay,
   enqueueOutboxEvent,
@@ -119,8 +127,25 @@ void describe('createOutboxRelay against MariaDB and Kafka', () => {
     cleanups.push(() => admin.deleteTopics({ topics: [topic] }));
     assert.deepEqual(await ensureTopics(kafka, [topic], { partitions, replicationFactor: 1 }), [topic]);
 
+    /** A `→kafka` policy of its own (a relay stands for one process, with one policy). */
+    const kafkaPolicy = (overrides: DependencyOverrides = {}): DependencyPolicy => {
+      const policy = createDependencyPolicy(
+        presetOptions(dependencyPresets.kafka, `outbox-test-${randomUUID()}`, overrides),
+        { logger },
+      );
+      cleanups.push(() => Promise.resolve(policy.dispose()));
+      return policy;
+    };
+
     const relay = (options: Partial<OutboxRelayOptions> = {}): OutboxRelay => {
-      const created = createOutboxRelay({ db, producer, logger, pollIntervalMs: 20, ...options });
+      const created = createOutboxRelay({
+        db,
+        producer,
+        logger,
+        pollIntervalMs: 20,
+        ...options,
+        policy: options.policy ?? kafkaPolicy(),
+      });
       cleanups.push(() => created.stop());
       return created;
     };
@@ -185,7 +210,7 @@ void describe('createOutboxRelay against MariaDB and Kafka', () => {
         claimedBy: row['claimed_by'] as string | null,
       }));
 
-    return { db, openDb, topic, relay, enqueue, consume, recordsInTopic, outboxRows };
+    return { db, openDb, topic, kafkaPolicy, relay, enqueue, consume, recordsInTopic, outboxRows };
   }
 
   void it('publishes the rows of a committed transaction with key, headers and trace context, and marks them sent', async (t) => {
@@ -305,7 +330,7 @@ void describe('createOutboxRelay against MariaDB and Kafka', () => {
     const dying = s.relay({
       relayId: 'dying',
       claimTtlMs: 1_000,
-      publishTimeoutMs: 60_000,
+      policy: s.kafkaPolicy({ timeoutMs: 60_000 }),
       producer: {
         publish: (request: PublishRequest) => {
           published += 1;
@@ -371,6 +396,96 @@ void describe('createOutboxRelay against MariaDB and Kafka', () => {
     const received = await s.consume();
     await pollUntil('ten records', () => (received.length >= 10 ? true : undefined));
     assert.deepEqual(received.map((record) => record.headers['event-id']).sort(), [...ids].sort());
+  });
+
+  void it('claims nothing while its Kafka breaker is open, and drains once the breaker closes', async (t) => {
+    const s = await freshScenario(t);
+    const policy = s.kafkaPolicy({ breaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 } });
+    // The state of the breaker at each claim the relay makes.
+    const claimedWhile: string[] = [];
+    const db: Db = {
+      ...s.db,
+      query: (sql, params) => {
+        if (sql.startsWith('UPDATE outbox\n   SET claimed_by')) claimedWhile.push(policy.snapshot().state);
+        return s.db.query(sql, params);
+      },
+    };
+    let kafkaUp = false;
+    const relay = s.relay({
+      db,
+      policy,
+      maxBackoffMs: 200,
+      producer: {
+        publish: (request) => {
+          if (kafkaUp) return producer.publish(request);
+          return Promise.reject(new Error('broker gone'));
+        },
+      },
+    });
+    const ids = await s.enqueue(Array.from({ length: 6 }, (_, i) => ({ key: `acc-${i % 2}` })));
+    relay.start();
+
+    // Opened, half-opened for a trial batch that failed, opened again: the relay kept backing off.
+    await pollUntil('the breaker to open twice', () => (policy.snapshot().trips >= 2 ? true : undefined));
+    assert.ok(!claimedWhile.includes('open'), `claims by breaker state: ${claimedWhile.join(', ')}`);
+    assert.ok((await s.outboxRows()).every((row) => !row.sent));
+    assert.equal(await s.recordsInTopic(), 0);
+
+    kafkaUp = true;
+    await pollUntil('every row sent', async () =>
+      (await s.outboxRows()).every((row) => row.sent) ? true : undefined,
+    );
+    assert.equal(policy.snapshot().state, 'closed');
+    assert.ok(!claimedWhile.includes('open'), `claims by breaker state: ${claimedWhile.join(', ')}`);
+    const received = await s.consume();
+    await pollUntil('six records', () => (received.length >= 6 ? true : undefined));
+    assert.deepEqual(received.map((record) => record.headers['event-id']).sort(), [...ids].sort());
+  });
+
+  void it('gives a batch up at the policy timeout, then claims nothing while the breaker it opened is open', async (t) => {
+    const s = await freshScenario(t);
+    const ids = await s.enqueue(Array.from({ length: 3 }, (_, i) => ({ key: `acc-${i}` })));
+    let publishes = 0;
+    const policy = s.kafkaPolicy({
+      timeoutMs: 200,
+      breaker: { consecutiveFailures: 1, halfOpenAfterMs: 60_000 },
+    });
+    const stuck = s.relay({
+      relayId: 'stuck',
+      maxBackoffMs: 100,
+      policy,
+      producer: {
+        publish: () => {
+          publishes += 1;
+          return new Promise<never>(() => undefined);
+        },
+      },
+    });
+    const started = Date.now();
+    await assert.rejects(stuck.runOnce(), (err: Error) => {
+      assert.equal(err.name, 'OutboxPublishError');
+      assert.equal(failureKind(err.cause), 'timeout');
+      return true;
+    });
+    assert.ok(Date.now() - started < 5_000, 'gave up at the timeout, not at the claim TTL');
+    assert.ok((await s.outboxRows()).every((row) => !row.sent && row.attempts === 1));
+    assert.equal(policy.snapshot().state, 'open');
+
+    // Open: refused at once, without claiming (attempts unchanged) or publishing.
+    const publishesBefore = publishes;
+    await assert.rejects(stuck.runOnce(), (err) => failureKind(err) === 'open');
+    assert.equal(publishes, publishesBefore);
+    assert.ok((await s.outboxRows()).every((row) => !row.sent && row.attempts === 1));
+
+    // Released after the short backoff, not the 30 s claim: a working relay publishes them.
+    const working = s.relay({ relayId: 'working' });
+    let published = 0;
+    await pollUntil('the rows published by another batch', async () => {
+      published += await working.runOnce();
+      return published >= ids.length ? true : undefined;
+    });
+    assert.ok((await s.outboxRows()).every((row) => row.sent && row.attempts === 2));
+    assert.equal(await s.recordsInTopic(), ids.length);
   });
 
   void it('reports backlog, oldest age and published rows as metrics', async (t) => {

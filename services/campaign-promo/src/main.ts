@@ -44,6 +44,9 @@ const ledgerPolicy = createDependencyPolicy(
 const redisPolicy = createDependencyPolicy(presetOptions(dependencyPresets.redis, 'campaign-promo'), {
   logger,
 });
+const kafkaPolicy = createDependencyPolicy(presetOptions(dependencyPresets.kafka, 'campaign-promo'), {
+  logger,
+});
 
 const ledgerClient = createGrpcClient(loadProtos().koban.ledger.v1.LedgerService, config.LEDGER_ADDR, {
   timeoutMs: config.LEDGER_TIMEOUT_MS,
@@ -112,6 +115,7 @@ shutdown.onShutdown('cashback-consumer', () => consuming.stop(), shutdownOrder.d
 const outbox = startOutboxPublishing({
   kafka,
   db,
+  policy: kafkaPolicy,
   logger,
   topics: [defaultTopics.cashback, defaultTopics.cashbackDeadLetter],
   partitions: config.KAFKA_TOPIC_PARTITIONS,

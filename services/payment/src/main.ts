@@ -42,6 +42,7 @@ const fraudPolicy = policy(dependencyPresets.paymentToFraud);
 const bankPolicy = policy(dependencyPresets.paymentToBankIntegration, config.BANK_INTEGRATION_TIMEOUT_MS);
 const campaignPolicy = policy(dependencyPresets.paymentToCampaignPromo, config.CAMPAIGN_TIMEOUT_MS);
 const redisPolicy = policy(dependencyPresets.redis);
+const kafkaPolicy = policy(dependencyPresets.kafka);
 
 const protos = loadProtos();
 const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, config.LEDGER_ADDR, {
@@ -111,6 +112,7 @@ const kafka = createKafka({ clientId: 'payment', brokers: config.KAFKA_BROKERS, 
 const outbox = startOutboxPublishing({
   kafka,
   db,
+  policy: kafkaPolicy,
   logger,
   topics: [topics.payments, topics.cashback],
   partitions: config.KAFKA_TOPIC_PARTITIONS,

@@ -3,18 +3,24 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/db.js';
 import { createEventProducer } from '../kafka/event-producer.js';
 import { ensureTopics } from '../kafka/topics-admin.js';
+import type { DependencyPolicy } from '../resilience/dependency-policy.js';
 import { createOutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 
 export interface OutboxPublishingOptions {
   kafka: Kafka;
   db: Db;
+  /**
+   * The service's `<service>→kafka` policy, built in main.ts from `dependencyPresets.kafka`: the
+   * relay publishes every batch through it and claims nothing while its breaker is open.
+   */
+  policy: DependencyPolicy;
   logger: Logger;
   /** Topics the service publishes to, created when missing. */
   topics: readonly string[];
   partitions: number;
   replicationFactor: number;
   /** Passed to the relay (batch size, poll interval, claim TTL...). */
-  relay?: Omit<OutboxRelayOptions, 'db' | 'producer' | 'logger'>;
+  relay?: Omit<OutboxRelayOptions, 'db' | 'producer' | 'policy' | 'logger'>;
   /** First and largest delay between attempts to reach Kafka at start. */
   retryDelayMs?: { initial: number; max: number };
 }
@@ -32,7 +38,13 @@ export interface OutboxPublishing {
 export function startOutboxPublishing(options: OutboxPublishingOptions): OutboxPublishing {
   const logger = options.logger.child({ component: 'outbox-publishing' });
   const producer = createEventProducer(options.kafka, { logger: options.logger });
-  const relay = createOutboxRelay({ ...options.relay, db: options.db, producer, logger: options.logger });
+  const relay = createOutboxRelay({
+    ...options.relay,
+    db: options.db,
+    producer,
+    policy: options.policy,
+    logger: options.logger,
+  });
   const retry = options.retryDelayMs ?? { initial: 500, max: 10_000 };
   const stopping = new AbortController();
   let connected = false;

@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { metrics, type Meter } from '@opentelemetry/api';
+import { BrokenCircuitError } from 'cockatiel';
 import type { QueryValues, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.js';
 import { findRetryableTransactionError, transactionRetryDelayMs } from '../db/transaction-retry.js';
-import type { EventProducer, PublishRequest } from '../kafka/event-producer.js';
+import type { EventProducer } from '../kafka/event-producer.js';
+import type { DependencyPolicy } from '../resilience/dependency-policy.js';
 import {
   claimToken,
   publishLanes,
@@ -22,6 +24,13 @@ export interface OutboxRelayOptions {
   db: Db;
   /** Publishes each row; `createEventProducer`'s producer, connected by the caller. */
   producer: Pick<EventProducer, 'publish'>;
+  /**
+   * The service's `<service>→kafka` policy (`dependencyPresets.kafka`): each batch's publishing is
+   * one call through it, bounded by its timeout (keep it well under `claimTtlMs`, so a relay gives
+   * rows up before its claim runs out rather than racing the relay taking them over). While its
+   * breaker is open the relay claims nothing and backs off.
+   */
+  policy: Pick<DependencyPolicy, 'execute' | 'snapshot'>;
   logger: Logger;
   /** Names this relay in `claimed_by` and in logs; `<hostname>:<pid>` by default. */
   relayId?: string | undefined;
@@ -34,11 +43,6 @@ export interface OutboxRelayOptions {
    * this much: then any relay takes them over.
    */
   claimTtlMs?: number | undefined;
-  /**
-   * A publish not acknowledged by then counts as failed (default a third of `claimTtlMs`), so a
-   * relay gives rows up before its claim runs out rather than racing the relay taking them over.
-   */
-  publishTimeoutMs?: number | undefined;
   /** Backoff after a failed batch: starts at `pollIntervalMs`, doubles up to this (default 10 s). */
   maxBackoffMs?: number | undefined;
   /** Sent rows are deleted once older than this (default 24 h). */
@@ -60,7 +64,9 @@ export interface OutboxRelay {
   /**
    * Claims, publishes and marks one batch; resolves with the number of rows published. Rejects when
    * the batch could not be claimed or a publish failed: what was published is marked sent, the rest
-   * stays unsent and its claim is shortened to the backoff, after which any relay retries it.
+   * stays unsent and its claim is shortened to the backoff, after which any relay retries it. While
+   * the Kafka breaker is open it rejects with the policy's `BrokenCircuitError` at once, claiming
+   * nothing.
    */
   runOnce(): Promise<number>;
   /** Deletes sent rows older than the retention, in small batches; resolves with how many. */
@@ -159,25 +165,23 @@ function toRow(row: RowDataPacket): OutboxRow {
  *
  * Delivery is at least once: a relay that dies after publishing and before marking leaves rows
  * that another relay publishes again once the claim expires; consumers dedupe by event id. When a
- * publish fails (Kafka down), the rows stay unsent, their claim is cut to the backoff delay, and
- * the relay backs off exponentially: nothing is lost, rows wait.
+ * publish fails (Kafka down) or the batch outlasts the policy's timeout, the rows not acknowledged
+ * stay unsent, their claim is cut to the backoff delay, and the relay backs off exponentially:
+ * nothing is lost, rows wait. Once the Kafka breaker has opened the relay stops claiming rows (a
+ * claim would only hold them back from a relay that can publish) and checks it again at each
+ * backoff; the first batch after it half-opens is the trial call.
  *
  * Order is kept per key within a batch and by a single relay. Relays running side by side may
  * publish a key's events out of order when they hold consecutive rows of it in different batches,
  * or after a claim of a dead relay expired; consumers must tolerate that (they see every event).
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { db, producer } = options;
+  const { db, producer, policy } = options;
   const relayId = options.relayId ?? `${hostname()}:${process.pid}`;
   const logger = options.logger.child({ component: 'outbox-relay', relayId });
   const batchSize = positiveInteger('batchSize', options.batchSize, defaults.batchSize);
   const pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs, defaults.pollIntervalMs);
   const claimTtlMs = positiveInteger('claimTtlMs', options.claimTtlMs, defaults.claimTtlMs);
-  const publishTimeoutMs = positiveInteger(
-    'publishTimeoutMs',
-    options.publishTimeoutMs,
-    Math.max(1, Math.floor(claimTtlMs / 3)),
-  );
   const backoff: RelayBackoff = {
     initialDelayMs: pollIntervalMs,
     maxDelayMs: Math.max(
@@ -197,6 +201,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   let consecutiveFailures = 0;
   let failingSince = 0;
+  let pausedByBreaker = false;
   let running: { abort: AbortController; loop: Promise<void>; stopGauges: () => void } | undefined;
 
   /** One autocommit statement, run again on a deadlock or write conflict (each is safe to repeat). */
@@ -224,36 +229,56 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     };
   }
 
-  function publishWithTimeout(request: PublishRequest): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Kafka did not acknowledge within ${publishTimeoutMs} ms`)),
-        publishTimeoutMs,
-      );
-    });
-    return Promise.race([producer.publish(request), timeout]).finally(() => clearTimeout(timer));
+  /**
+   * Publishes one lane (one topic and key) in order, adding each acknowledged row to `sent`;
+   * rejects at its first failure. Stops before its next row once the batch's call has settled
+   * (it timed out), so a given-up batch does not go on publishing.
+   */
+  async function publishLane(lane: OutboxRow[], sent: OutboxRow[], signal: AbortSignal): Promise<void> {
+    for (const row of lane) {
+      if (signal.aborted) return;
+      await producer.publish({
+        topic: row.topic,
+        key: row.key,
+        value: row.payload,
+        eventId: row.eventId,
+        headers: rowHeaders(row),
+      });
+      sent.push(row);
+    }
   }
 
-  /** Publishes one lane (one topic and key) in order; stops at the first failure. */
-  async function publishLane(lane: OutboxRow[]): Promise<{ sent: OutboxRow[]; error?: unknown }> {
+  /**
+   * Publishes a batch as one call through the Kafka policy: its lanes side by side, each to its
+   * end or its first failure. Answers the rows acknowledged by the time the call settled (a row
+   * acknowledged after a timeout is left unsent and published again later: at least once), and
+   * the error that failed the call.
+   */
+  async function publishBatch(rows: OutboxRow[]): Promise<{ sent: OutboxRow[]; error?: unknown }> {
     const sent: OutboxRow[] = [];
-    for (const row of lane) {
-      try {
-        await publishWithTimeout({
-          topic: row.topic,
-          key: row.key,
-          value: row.payload,
-          eventId: row.eventId,
-          headers: rowHeaders(row),
-        });
-        sent.push(row);
-      } catch (error) {
-        counters.publishFailed(row.topic, lane.length - sent.length);
-        return { sent, error };
+    try {
+      await policy.execute(
+        async ({ signal }) => {
+          const lanes = await Promise.allSettled(
+            publishLanes(rows).map((lane) => publishLane(lane, sent, signal)),
+          );
+          const failed = lanes.find((lane) => lane.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+        },
+        // Never retried inline: the relay's next round, after its backoff, is the retry.
+        { idempotent: false },
+      );
+      return { sent: [...sent] };
+    } catch (error) {
+      const acknowledged = [...sent];
+      const published = new Set(acknowledged);
+      const unsent = new Map<string, number>();
+      for (const row of rows) {
+        if (!published.has(row)) unsent.set(row.topic, (unsent.get(row.topic) ?? 0) + 1);
       }
+      for (const [topic, count] of unsent) counters.publishFailed(topic, count);
+      return { sent: acknowledged, error };
     }
-    return { sent };
   }
 
   async function markSent(token: string, rows: OutboxRow[]): Promise<void> {
@@ -273,6 +298,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   function recordSuccess(): void {
+    pausedByBreaker = false;
     if (consecutiveFailures > 0) {
       logger.info(
         { failures: consecutiveFailures, failingMs: Date.now() - failingSince },
@@ -300,14 +326,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (claim.affectedRows === 0) return { claimed: 0, published: 0 };
 
     const rows = (await statement<RowDataPacket[]>(selectClaimedSql, [token])).map(toRow);
-    const outcomes = await Promise.all(publishLanes(rows).map(publishLane));
-    const sent = outcomes.flatMap((outcome) => outcome.sent);
-    await markSent(token, sent);
-    const failure = outcomes.find((outcome) => 'error' in outcome);
-    if (failure !== undefined) {
-      throw new OutboxPublishError(sent.length, rows.length - sent.length, { cause: failure.error });
+    const outcome = await publishBatch(rows);
+    await markSent(token, outcome.sent);
+    if ('error' in outcome) {
+      throw new OutboxPublishError(outcome.sent.length, rows.length - outcome.sent.length, {
+        cause: outcome.error,
+      });
     }
-    return { claimed: rows.length, published: sent.length };
+    return { claimed: rows.length, published: outcome.sent.length };
   }
 
   type Attempt =
@@ -315,6 +341,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** One batch with the failure accounting that `runOnce` and the loop share. */
   async function attempt(): Promise<Attempt> {
+    if (policy.snapshot().state === 'open') {
+      // Kafka's breaker is open: a claim would only hold rows back from a relay that can publish
+      // them. Not counted as another failure; the backoff stays where the failures left it.
+      if (!pausedByBreaker) {
+        pausedByBreaker = true;
+        logger.warn('Kafka breaker open; the relay claims nothing until it half-opens');
+      }
+      const error = new BrokenCircuitError('the Kafka breaker is open; no rows were claimed');
+      return { ok: false, error, backoffMs: relayBackoffMs(Math.max(1, consecutiveFailures), backoff) };
+    }
     const token = claimToken(relayId);
     try {
       const result = await relayBatch(token);

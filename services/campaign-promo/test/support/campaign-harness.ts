@@ -133,6 +133,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     presetOptions(dependencyPresets.redis, 'campaign-promo', quietBreaker),
     { logger },
   );
+  const kafkaPolicy = createDependencyPolicy(
+    presetOptions(dependencyPresets.kafka, 'campaign-promo', quietBreaker),
+    { logger },
+  );
   const protos = loadProtos();
   const ledgerClient = createGrpcClient(protos.koban.ledger.v1.LedgerService, ledger.address, {
     timeoutMs: dependencyPresets.campaignPromoToLedger.timeoutMs,
@@ -243,6 +247,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const outbox = startOutboxPublishing({
         kafka,
         db: database.db,
+        policy: kafkaPolicy,
         logger,
         topics: [topics.cashback, topics.cashbackDeadLetter],
         partitions: 2,
@@ -329,6 +334,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           ledgerClient.close();
           ledgerPolicy.dispose();
           redisPolicy.dispose();
+          kafkaPolicy.dispose();
           return Promise.resolve();
         },
         () => redis.close(),
