@@ -28,11 +28,12 @@ describe('payment events through the outbox', () => {
     logLevel: logLevel.NOTHING,
   });
   let consumer: Consumer;
+  const groupId = `e2e-${newKey()}`;
   /** payment id → the distinct event ids seen for its PaymentCompleted, and how many records. */
   const seen = new Map<string, { eventIds: Set<string>; records: number }>();
 
   before(async () => {
-    consumer = kafka.consumer({ groupId: `e2e-${newKey()}` });
+    consumer = kafka.consumer({ groupId });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.payments, fromBeginning: false });
     let assigned = false;
@@ -57,6 +58,10 @@ describe('payment events through the outbox', () => {
 
   after(async () => {
     await consumer.disconnect();
+    // A test's group left behind would show ever-growing lag on the platform's lag metric.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).finally(() => admin.disconnect());
   });
 
   it('delivers each completed payment once in effect across a kill -9 of the relay', async () => {

@@ -31,6 +31,16 @@ after(async () => {
   await assertLedgerInvariants();
 });
 
+async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([groupId]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function database() {
   return mysql.createConnection({
     host: process.env.MYSQL_HOST ?? '127.0.0.1',
@@ -248,7 +258,8 @@ describe('Kafka broker stopped for 30 s under steady traffic', () => {
     // Every payment's PaymentCompleted is in the topic after the offsets taken before the stop.
     const expected = new Set([...record.paymentIds.values()].flatMap((ids) => [...ids]));
     const delivered = new Set<string>();
-    const consumer = kafka.consumer({ groupId: `e2e-kafka-outage-${newKey()}` });
+    const groupId = `e2e-kafka-outage-${newKey()}`;
+    const consumer = kafka.consumer({ groupId });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.payments, fromBeginning: false });
     await consumer.run({
@@ -266,6 +277,8 @@ describe('Kafka broker stopped for 30 s under steady traffic', () => {
       );
     } finally {
       await consumer.disconnect();
+      // A test's group left behind would show ever-growing lag on the platform's lag metric.
+      await deleteGroup(kafka, groupId);
     }
 
     // And the platform's own consumer groups caught up with all of it.
