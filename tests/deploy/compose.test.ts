@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { readYaml, repoRoot, services } from './deploy-support.js';
 import { configIssues, configSchemas, requiredVariables } from './service-configs.js';
 
@@ -67,6 +68,40 @@ describe('docker-compose.yml', () => {
       assert.ok(existsSync(path.join(repoRoot, hostPath)), `${hostPath} exists`);
     const prometheus = compose.configs?.['prometheus-compose']?.content ?? '';
     for (const service of services) assert.match(prometheus, new RegExp(`'${service.name}:\\d+'`));
+  });
+
+  test('every container has a cpu and a memory limit', () => {
+    for (const [name, definition] of Object.entries(compose.services)) {
+      assert.ok(definition.deploy?.resources?.limits?.cpus, `${name}: cpu limit`);
+      assert.ok(definition.deploy?.resources?.limits?.memory, `${name}: memory limit`);
+    }
+  });
+
+  test('Prometheus loads the mounted alert rules; Grafana provisions the mounted dashboards', () => {
+    const target = (service: string, hostPath: string) =>
+      (compose.services[service]?.volumes ?? []).find((m) => m.split(':')[0] === hostPath)?.split(':')[1];
+    const prometheus = parse(compose.configs?.['prometheus-compose']?.content ?? '') as {
+      rule_files: string[];
+      scrape_configs: { job_name: string }[];
+    };
+    const rulesDir = target('prometheus', './deploy/prometheus/rules');
+    assert.ok(rulesDir, 'the rules are mounted');
+    assert.deepEqual(prometheus.rule_files, [`${rulesDir}/*.yml`]);
+    assert.ok(readdirSync(path.join(repoRoot, 'deploy/prometheus/rules')).some((f) => f.endsWith('.yml')));
+    assert.deepEqual(prometheus.scrape_configs.map((c) => c.job_name).sort(), ['koban', 'otel-collector']);
+
+    const provider = readYaml('deploy/grafana/provisioning/dashboards/koban.yaml') as {
+      providers: { options: { path: string } }[];
+    };
+    assert.equal(provider.providers[0]?.options.path, target('grafana', './deploy/grafana/dashboards'));
+    const datasource = readYaml('deploy/grafana/provisioning/datasources/prometheus.yaml') as {
+      datasources: { url: string }[];
+    };
+    assert.equal(datasource.datasources[0]?.url, 'http://prometheus:9090');
+    assert.equal(target('grafana', './deploy/grafana/provisioning'), '/etc/grafana/provisioning');
+
+    const collectorConfig = target('otel-collector', './deploy/otel-collector/config.yaml');
+    assert.deepEqual(compose.services['otel-collector']?.command, [`--config=${collectorConfig}`]);
   });
 
   for (const service of services) {

@@ -33,6 +33,14 @@ export const callGraph: Readonly<Record<ServiceName, readonly ServiceName[]>> = 
   fraud: [],
 };
 
+/**
+ * The calls FAULTS_ENABLED adds: GET /v1/admin/breakers on the gateway asks every service's
+ * OpsService for its breakers (services/gateway/src/admin/breaker-collector.ts).
+ */
+export const faultsOpsCalls: Readonly<Partial<Record<ServiceName, readonly ServiceName[]>>> = {
+  gateway: ['payment', 'ledger', 'bank-integration', 'fraud', 'campaign-promo'],
+};
+
 export interface K8sObject {
   apiVersion: string;
   kind: string;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   callGraph,
+  faultsOpsCalls,
   kubectlAvailable,
   repoRoot,
   renderKustomization,
@@ -172,7 +173,40 @@ for (const [overlay, objects] of Object.entries(overlays)) {
       });
     }
 
-    test('NetworkPolicies allow exactly the call graph, pod to pod, both ways', () => {
+    test('every Deployment: probes, requests and limits, non-root, read-only root, a PDB and an HPA', () => {
+      const deployments = ofKind(objects, 'Deployment');
+      assert.ok(deployments.length >= services.length + 1, 'the services and the collector');
+      for (const deployment of deployments) {
+        const name = deployment.metadata.name;
+        const pod = deployment.spec.template.spec;
+        const labels = deployment.spec.template.metadata.labels as Record<string, string>;
+        assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: runAsNonRoot`);
+        for (const container of pod.containers) {
+          const id = `${name}/${container.name}`;
+          assert.ok(container.readinessProbe && container.livenessProbe, `${id}: readiness and liveness`);
+          for (const kind of ['requests', 'limits']) {
+            assert.ok(
+              container.resources?.[kind]?.cpu && container.resources?.[kind]?.memory,
+              `${id}: ${kind}`,
+            );
+          }
+          assert.equal(container.securityContext?.readOnlyRootFilesystem, true, `${id}: read-only root`);
+          assert.equal(container.securityContext?.allowPrivilegeEscalation, false, `${id}: no escalation`);
+        }
+        assert.ok(
+          ofKind(objects, 'PodDisruptionBudget').some((p) => matches(p.spec.selector.matchLabels, labels)),
+          `${name}: a PodDisruptionBudget`,
+        );
+        assert.ok(
+          ofKind(objects, 'HorizontalPodAutoscaler').some(
+            (h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === name,
+          ),
+          `${name}: a HorizontalPodAutoscaler`,
+        );
+      }
+    });
+
+    test('NetworkPolicies allow exactly the call graph (and the ops calls of faults), both ways', () => {
       const policies = ofKind(objects, 'NetworkPolicy');
       const deny = policies.find(
         (p) => Object.keys(p.spec.podSelector.matchLabels ?? {}).join() === 'app.kubernetes.io/part-of',
@@ -220,9 +254,12 @@ for (const [overlay, objects] of Object.entries(overlays)) {
           }
         }
       }
-      const expected = Object.entries(callGraph).flatMap(([caller, callees]) =>
-        callees.map((c) => `${caller}->${c}`),
-      );
+      const faultsEnabled =
+        objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('koban-common'))?.data
+          ?.FAULTS_ENABLED === 'true';
+      const pairs = (graph: Partial<Record<string, readonly string[]>>) =>
+        Object.entries(graph).flatMap(([caller, callees]) => (callees ?? []).map((c) => `${caller}->${c}`));
+      const expected = new Set([...pairs(callGraph), ...(faultsEnabled ? pairs(faultsOpsCalls) : [])]);
       assert.deepEqual([...ingressPairs].sort(), [...expected].sort());
       assert.deepEqual([...egressPairs].sort(), [...expected].sort());
     });
