@@ -3,6 +3,9 @@
 // and record nothing, and after recovery the same idempotency keys pay exactly once.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import {
   api,
@@ -16,6 +19,8 @@ import {
 } from '../support/api-client.js';
 import { assertLedgerInvariants } from '../support/ledger-invariants.js';
 import { breaker, clearFault, latencySummary, payMerchant, setFault, timed } from '../support/resilience.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Balance {
   currency: string;
@@ -95,6 +100,14 @@ describe('ledger failing', () => {
 
       assert.equal((await breaker('payment→ledger'))?.state, 'open');
       assert.equal((await breaker('gateway→ledger'))?.state, 'open');
+      // The trip is a log line carrying the trace id of the call that tripped it.
+      const trip = readFileSync(path.join(root, '.run/logs/payment.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"breaker":"payment→ledger"') && line.includes('"to":"open"'))
+        .map((line) => JSON.parse(line) as { time: string; trace_id?: string })
+        .filter((line) => Date.parse(line.time) >= faultSetAt)
+        .at(-1);
+      assert.match(trip?.trace_id ?? '', /^[0-9a-f]{32}$/, 'the trip log line names the tripping trace');
       console.log(`[resilience] payments with the ledger failing (all 503): ${latencySummary(paymentTimes)}`);
       console.log(
         `[resilience] balance reads with the ledger failing (stale): ${latencySummary(balanceTimes)}`,
