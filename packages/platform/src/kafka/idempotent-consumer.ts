@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { EachMessagePayload, IHeaders, Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Logger } from 'pino';
@@ -186,26 +186,36 @@ export async function runIdempotentConsumer(
       headers: decodeHeaders(message.headers),
     };
     const partitionKey = `${topic}:${partition}`;
-    const parent = extractTraceContext(message.headers, context.active());
-    const span = tracer.startSpan(
-      `${topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        // OpenTelemetry messaging semantic conventions.
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': topic,
-          'messaging.destination.partition.id': String(partition),
-          'messaging.consumer.group.name': groupId,
-          'messaging.kafka.offset': Number(message.offset),
-          'messaging.message.id': event.eventId,
-        },
-      },
-      parent,
-    );
+    // OpenTelemetry messaging semantic conventions.
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': topic,
+      'messaging.destination.partition.id': String(partition),
+      'messaging.consumer.group.name': groupId,
+      'messaging.kafka.offset': Number(message.offset),
+      'messaging.message.id': event.eventId,
+    };
+    // With the kafkajs instrumentation on, this already runs inside its `process <topic>`
+    // CONSUMER span, continuing the producer's trace: annotate that one rather than open a
+    // sibling. Without it (tests, telemetry off) the span is opened here from the headers.
+    const instrumented = trace.getActiveSpan();
+    let span: Span;
+    let own: Span | undefined;
+    if (instrumented?.isRecording()) {
+      span = instrumented;
+      span.setAttributes(attributes);
+    } else {
+      own = tracer.startSpan(
+        `process ${topic}`,
+        { kind: SpanKind.CONSUMER, attributes },
+        extractTraceContext(message.headers, context.active()),
+      );
+      span = own;
+    }
+    const spanContext = own ? trace.setSpan(context.active(), own) : context.active();
     // Everything below, the handler's queries and these log lines included, belongs to the span.
-    await context.with(trace.setSpan(parent, span), async () => {
+    await context.with(spanContext, async () => {
       try {
         const applied = await apply(event);
         failures.delete(partitionKey);
@@ -245,7 +255,7 @@ export async function runIdempotentConsumer(
         }, retryInMs);
         resumeTimers.add(timer);
       } finally {
-        span.end();
+        own?.end();
       }
     });
   };
