@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   adminToken,
   api,
+  createCampaign,
   createMerchant,
   createUser,
   creditWallet,
@@ -30,24 +31,6 @@ interface Campaign {
   budgetPoints: number;
   grantedPoints: number;
   remainingPoints: number;
-}
-
-/** A campaign limited to one fresh merchant, so concurrent tests never share a budget. */
-async function createCampaign(merchant: TestMerchant, budgetPoints: number, cashbackBps = 1_000, cap = 100) {
-  const response = await api<{ campaignId: string }>('POST', '/v1/campaigns', {
-    token: adminToken,
-    body: {
-      name: `e2e-${newKey().slice(0, 8)}`,
-      cashbackBps,
-      maxPointsPerPayment: cap,
-      budgetPoints,
-      startsAt: new Date(Date.now() - 60_000).toISOString(),
-      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      merchantIds: [merchant.merchantId],
-    },
-  });
-  assert.equal(response.status, 201, JSON.stringify(response.body));
-  return response.body.campaignId;
 }
 
 async function campaign(campaignId: string): Promise<Campaign> {
@@ -90,7 +73,7 @@ describe('cashback', () => {
   it('grants 10 % up to ¥100 per payment, visible in the balance and the campaign', async () => {
     const user = await createUser();
     const shop = await createMerchant();
-    const campaignId = await createCampaign(shop, 10_000);
+    const campaignId = await createCampaign(shop, { budgetPoints: 10_000 });
     await creditWallet(user.userId, 5_000);
 
     const small = await pay(user, shop, 500);
@@ -110,7 +93,7 @@ describe('cashback', () => {
 
   it('grants exactly 37 of 200 concurrent payments when the budget covers 37 grants', async () => {
     const shop = await createMerchant();
-    const campaignId = await createCampaign(shop, 37 * 100);
+    const campaignId = await createCampaign(shop, { budgetPoints: 37 * 100 });
     const users = await mapLimited(Array.from({ length: 200 }), 10, () => createUser());
     await mapLimited(users, 10, (user) => creditWallet(user.userId, 1_000));
 
@@ -138,7 +121,7 @@ describe('cashback', () => {
   it('completes payments in under 2.5 s while campaign-promo is down, and grants each pending cashback once it returns', async () => {
     const user = await createUser();
     const shop = await createMerchant();
-    await createCampaign(shop, 10_000);
+    await createCampaign(shop, { budgetPoints: 10_000 });
     await creditWallet(user.userId, 10_000);
 
     await stopService('campaign-promo');
@@ -167,7 +150,7 @@ describe('cashback', () => {
   it('claws back the points of the refunded part', async () => {
     const user = await createUser();
     const shop = await createMerchant();
-    await createCampaign(shop, 10_000, 1_000, 1_000);
+    await createCampaign(shop, { budgetPoints: 10_000, cashbackBps: 1_000, maxPointsPerPayment: 1_000 });
     await creditWallet(user.userId, 5_000);
     const payment = await pay(user, shop, 4_000);
     assert.deepEqual(payment.body.cashback, { status: 'GRANTED', points: 400 });

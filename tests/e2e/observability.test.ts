@@ -14,16 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  adminToken,
-  api,
+  createCampaign,
   createMerchant,
   createQr,
   createUser,
   creditWallet,
   eventually,
-  newKey,
   userBalance,
-  type TestMerchant,
 } from '../support/api-client.js';
 import {
   SpanKind,
@@ -36,22 +33,6 @@ import { clearFault, pay, setFault } from '../support/resilience.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
-
-async function createCampaign(merchant: TestMerchant): Promise<void> {
-  const response = await api('POST', '/v1/campaigns', {
-    token: adminToken,
-    body: {
-      name: `e2e-trace-${newKey().slice(0, 8)}`,
-      cashbackBps: 1_000,
-      maxPointsPerPayment: 100,
-      budgetPoints: 10_000,
-      startsAt: new Date(Date.now() - 60_000).toISOString(),
-      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      merchantIds: [merchant.merchantId],
-    },
-  });
-  assert.equal(response.status, 201, JSON.stringify(response.body));
-}
 
 /** The chain of spans from `span` up to its root (parents looked up among `spans`). */
 function ancestry(span: ReceivedSpan, spans: ReceivedSpan[]): ReceivedSpan[] {

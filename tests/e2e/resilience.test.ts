@@ -5,8 +5,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  adminToken,
   api,
+  createCampaign,
   createMerchant,
   createQr,
   createUser,
@@ -14,7 +14,6 @@ import {
   eventually,
   newKey,
   userBalance,
-  type TestMerchant,
   type TestUser,
 } from '../support/api-client.js';
 import { assertLedgerInvariants } from '../support/ledger-invariants.js';
@@ -45,24 +44,6 @@ function topup(user: TestUser, bankAccountId: string, amount: number) {
     idempotencyKey: newKey(),
     body: { userId: user.userId, amount, currency: 'JPY', source: { bankAccountId } },
   });
-}
-
-/** A campaign limited to one fresh merchant (as in campaigns.test.ts): no shared budget. */
-async function createCampaign(merchant: TestMerchant): Promise<string> {
-  const response = await api<{ campaignId: string }>('POST', '/v1/campaigns', {
-    token: adminToken,
-    body: {
-      name: `e2e-resilience-${newKey().slice(0, 8)}`,
-      cashbackBps: 1_000,
-      maxPointsPerPayment: 100,
-      budgetPoints: 100_000,
-      startsAt: new Date(Date.now() - 60_000).toISOString(),
-      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      merchantIds: [merchant.merchantId],
-    },
-  });
-  assert.equal(response.status, 201, JSON.stringify(response.body));
-  return response.body.campaignId;
 }
 
 describe('bank-integration failing 100 %', () => {

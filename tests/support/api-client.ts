@@ -157,3 +157,31 @@ export async function mapLimited<Item, Result>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+export interface CampaignTerms {
+  budgetPoints?: number;
+  cashbackBps?: number;
+  maxPointsPerPayment?: number;
+}
+
+/**
+ * A campaign live now for one hour, limited to `merchant` (a fresh merchant per test, so no
+ * budget is shared): 10 % cashback capped at 100 points, 100,000 points of budget by default.
+ */
+export async function createCampaign(merchant: TestMerchant, terms: CampaignTerms = {}): Promise<string> {
+  const response = await api<{ campaignId: string }>('POST', '/v1/campaigns', {
+    token: adminToken,
+    body: {
+      name: `e2e-${randomUUID().slice(0, 8)}`,
+      cashbackBps: terms.cashbackBps ?? 1_000,
+      maxPointsPerPayment: terms.maxPointsPerPayment ?? 100,
+      budgetPoints: terms.budgetPoints ?? 100_000,
+      startsAt: new Date(Date.now() - 60_000).toISOString(),
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      merchantIds: [merchant.merchantId],
+    },
+  });
+  if (response.status !== 201)
+    throw new Error(`create campaign: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.campaignId;
+}
