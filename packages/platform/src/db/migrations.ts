@@ -193,7 +193,9 @@ export async function pendingMigrations(settings: { db: Db; dir: string }): Prom
   const migrations = await readMigrations(settings.dir);
   let rows: RowDataPacket[];
   try {
-    rows = await settings.db.query<RowDataPacket[]>('SELECT version, checksum FROM schema_migrations');
+    // The raw pool, as runMigrations: the driver's errno tells a schema not migrated yet, and a
+    // start-up check must not count against the service's database breaker.
+    [rows] = await settings.db.pool.query<RowDataPacket[]>('SELECT version, checksum FROM schema_migrations');
   } catch (err) {
     if (isNoSuchTableError(err)) return migrations.map((migration) => migration.file);
     throw err;
