@@ -2,19 +2,26 @@
 // through @koban/platform).
 import type { Db } from '@koban/platform';
 
-/** A connection inside `Db.transaction`. */
-export type TxConnection = Parameters<Parameters<Db['transaction']>[0]>[0];
+/**
+ * The pool ({@link poolStatements}) or a transaction's connection: either runs a statement and
+ * answers mysql2's `[result, fields]`.
+ */
+export interface Sql {
+  query(statement: string, values: unknown[]): Promise<[unknown, unknown]>;
+}
 
-/** Rows of a SELECT, as mysql2 returns them: BIGINT as decimal strings, DATETIME as Date. */
-export type Rows = Awaited<ReturnType<Db['query']>>;
-
-/** The pool or a transaction's connection: either runs a statement. */
-export type Sql = Pick<TxConnection, 'query'>;
+/**
+ * Statements on the pool, each on its own (autocommit), through the platform's `Db`: its
+ * `ledger→tidb` policy and its write counters see them, which `db.pool` itself would bypass.
+ */
+export function poolStatements(db: Pick<Db, 'query'>): Sql {
+  return { query: async (statement, values) => [await db.query(statement, values), undefined] };
+}
 
 /** Runs a SELECT and returns its rows typed as `Row` (the caller names the columns it selected). */
 export async function selectRows<Row>(sql: Sql, statement: string, values: unknown[]): Promise<Row[]> {
-  const [rows] = await sql.query<Rows>(statement, values);
-  return rows as unknown as Row[];
+  const [rows] = await sql.query(statement, values);
+  return rows as Row[];
 }
 
 /** Runs a write and returns how many rows it changed. */

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
+  createDatabasePolicy,
   createDb,
   createDependencyPolicy,
   createGrpcClient,
@@ -80,7 +81,16 @@ export async function startLedger(options: { redisUrl?: string } = {}): Promise<
   const logs: LogLine[] = [];
   const logger = capturingLogger(logs);
   const database = `koban_test_${randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({ ...mysql, database, poolSize: 10, logger, migrationsDir });
+  // The policies main.ts builds (the runtime builds the database one).
+  const dbPolicy = createDatabasePolicy('ledger', { logger });
+  const db = await openDatabase({
+    ...mysql,
+    database,
+    poolSize: 10,
+    logger,
+    migrationsDir,
+    policy: dbPolicy,
+  });
   const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 500 });
   await redis.connect().catch(() => undefined);
 
@@ -123,6 +133,7 @@ export async function startLedger(options: { redisUrl?: string } = {}): Promise<
       redisPolicy.dispose();
       await redis.close();
       await db.close();
+      dbPolicy.dispose();
       const admin = createDb({ ...mysql, database: 'mysql', poolSize: 1, logger });
       try {
         await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);

@@ -9,7 +9,9 @@ import {
   type RowDataPacket,
 } from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { failureKind, type DependencyPolicy } from '../resilience/dependency-policy.js';
 import { dbWriteMetrics } from './db-metrics.js';
+import { DatabaseUnavailableError } from './sql-access.js';
 import { findRetryableTransactionError, transactionRetryDelayMs } from './transaction-retry.js';
 
 /** What a committed transaction reports to the metrics hook. */
@@ -58,6 +60,14 @@ export interface DbSettings {
    * `metrics.getMeter('koban-db')` by default.
    */
   meter?: Meter;
+  /**
+   * The service's `<service>→tidb` policy (`createDatabasePolicy`, one per process): every `query`
+   * and every `transaction` (all its conflict retries together) is one call through it. While its
+   * breaker is open they reject at once with a `DatabaseUnavailableError`, as they do when a call
+   * outlasts its timeout; a transaction cut short by the timeout has its connection destroyed,
+   * never returned to the pool. None by default (tools and tests call the database directly).
+   */
+  policy?: DependencyPolicy | undefined;
 }
 
 /** Per-call settings for {@link Db.transaction}. */
@@ -74,7 +84,10 @@ export interface TransactionOptions {
 
 /** A service's connection pool with TiDB-aware transactions. */
 export interface Db {
-  /** The underlying mysql2 pool, for what the helpers below do not cover. */
+  /**
+   * The underlying mysql2 pool, for what the helpers below do not cover. Calls made on it
+   * directly bypass the policy and the write counters.
+   */
   readonly pool: Pool;
   /**
    * Runs one statement outside any explicit transaction and returns its result: rows for a
@@ -139,20 +152,63 @@ export function createDb(settings: DbSettings): Db {
     }
   }
 
+  const policy = settings.policy;
+
+  /**
+   * Runs `call` through the policy when there is one. The policy's own refusals (breaker open)
+   * and its timeout become a DatabaseUnavailableError; whatever `call` itself threw is rethrown
+   * as it is, even an error of another policy (a call made inside a transaction).
+   */
+  async function guarded<T>(call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    if (policy === undefined) return call(undefined);
+    let thrown: { error: unknown } | undefined;
+    try {
+      return await policy.execute(
+        async ({ signal }) => {
+          try {
+            return await call(signal);
+          } catch (error) {
+            thrown = { error };
+            throw error;
+          }
+        },
+        // Never repeated by the policy: a transaction retries its own conflicts.
+        { idempotent: false },
+      );
+    } catch (error) {
+      if (thrown !== undefined && thrown.error === error) throw error;
+      const kind = failureKind(error);
+      if (kind === 'open') throw new DatabaseUnavailableError('DB_BREAKER_OPEN', { cause: error });
+      if (kind === 'timeout') throw new DatabaseUnavailableError('DB_TIMEOUT', { cause: error });
+      throw error;
+    }
+  }
+
   async function query<T extends QueryResult = RowDataPacket[]>(
     sql: string,
     params?: QueryValues,
   ): Promise<T> {
-    const [result] = await pool.query<T>(sql, params);
+    // An autocommit statement cut short by the timeout finishes on its own and its connection
+    // goes back to the pool clean: only the caller stops waiting.
+    const [result] = await guarded(() => pool.query<T>(sql, params));
     // Outside a transaction each statement commits on its own: a write counts as one.
     const rows = affectedRowsOf(result);
     if (rows !== undefined) writes.autocommitWrite(rows);
     return result;
   }
 
-  async function transaction<T>(
+  function transaction<T>(
     fn: (conn: PoolConnection) => Promise<T>,
     options: TransactionOptions = {},
+  ): Promise<T> {
+    return guarded((signal) => runTransaction(fn, options, signal));
+  }
+
+  /** The attempts of one transaction; `signal` aborts when the policy gives the call up. */
+  async function runTransaction<T>(
+    fn: (conn: PoolConnection) => Promise<T>,
+    options: TransactionOptions,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     const maxAttempts = Math.max(1, options.maxAttempts ?? defaultMaxAttempts);
     const backoff = {
@@ -162,8 +218,22 @@ export function createDb(settings: DbSettings): Db {
 
     for (let attempt = 1; ; attempt += 1) {
       const conn = await pool.getConnection();
+      if (signal?.aborted) {
+        // Given up while waiting for a connection: it is clean, back it goes.
+        conn.release();
+        throw new Error('transaction given up before it began', { cause: signal.reason });
+      }
       const counter = { rowsAffected: 0 };
       let reusable = true;
+      let destroyed = false;
+      // Given up mid-transaction: the connection is in an unknown state (a statement or the
+      // commit in flight), so it is destroyed, which makes the server roll the transaction back.
+      const abandon = (): void => {
+        reusable = false;
+        destroyed = true;
+        conn.destroy();
+      };
+      signal?.addEventListener('abort', abandon, { once: true });
       try {
         await conn.beginTransaction();
         const result = await fn(countingConnection(conn, counter));
@@ -174,6 +244,7 @@ export function createDb(settings: DbSettings): Db {
         );
         return result;
       } catch (err) {
+        if (destroyed) throw err;
         reusable = await rollbackQuietly(conn, err);
         const conflict = findRetryableTransactionError(err);
         if (!conflict || attempt >= maxAttempts) throw err;
@@ -187,10 +258,11 @@ export function createDb(settings: DbSettings): Db {
         );
         writes.transactionRetried(errno);
         report('onRetry', () => metrics?.onRetry?.({ errno, code, attempt }));
-        await sleep(delayMs);
+        await sleep(delayMs, undefined, signal ? { signal } : {});
       } finally {
+        signal?.removeEventListener('abort', abandon);
         if (reusable) conn.release();
-        else conn.destroy();
+        else if (!destroyed) conn.destroy();
       }
     }
   }

@@ -1,4 +1,5 @@
 export { createDb } from './db.js';
+export { createDatabasePolicy } from './database-policy.js';
 export type { CommitInfo, Db, DbMetrics, DbSettings, RetryInfo, TransactionOptions } from './db.js';
 export { ensureDatabase } from './ensure-database.js';
 export type { EnsureDatabaseSettings } from './ensure-database.js';
@@ -21,5 +22,12 @@ export {
 export type { RetryBackoff } from './transaction-retry.js';
 export { openDatabase } from './open-database.js';
 export type { OpenDatabaseSettings } from './open-database.js';
-export { isDatabaseUnavailableError, isDuplicateKeyError, poolSql, sqlColumn, txSql } from './sql-access.js';
+export {
+  DatabaseUnavailableError,
+  isDatabaseUnavailableError,
+  isDuplicateKeyError,
+  poolSql,
+  sqlColumn,
+  txSql,
+} from './sql-access.js';
 export type { Row, Sql, SqlValue, Tx } from './sql-access.js';

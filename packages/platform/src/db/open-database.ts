@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DependencyPolicy } from '../resilience/dependency-policy.js';
 import { awaitMigrations } from './await-migrations.js';
 import { createDb, type Db, type DbMetrics } from './db.js';
 import { ensureDatabase } from './ensure-database.js';
@@ -24,6 +25,8 @@ export interface OpenDatabaseSettings {
   /** With `migrate: false`, how long to wait for the schema to be current (default 120 s). */
   migrationsTimeoutMs?: number | undefined;
   metrics?: DbMetrics;
+  /** The service's `<service>→tidb` policy, for the pool's queries and transactions (see `createDb`). */
+  policy?: DependencyPolicy | undefined;
 }
 
 /**

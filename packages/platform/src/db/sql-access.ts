@@ -63,8 +63,31 @@ const unreachableCodes: ReadonlySet<string> = new Set([
   'ER_CON_COUNT_ERROR',
 ]);
 
+/**
+ * Thrown by a `Db` instead of trying the database: its `<service>→tidb` breaker is open
+ * (`DB_BREAKER_OPEN`), or the call outlasted the policy's timeout (`DB_TIMEOUT`). It is an
+ * unreachable database like any other ({@link isDatabaseUnavailableError}), so services answer it
+ * as they answer a refused connection: unavailable, retry later.
+ */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+
+  constructor(
+    readonly code: 'DB_BREAKER_OPEN' | 'DB_TIMEOUT',
+    options: { cause: unknown },
+  ) {
+    super(
+      code === 'DB_BREAKER_OPEN'
+        ? 'the database breaker is open: not tried'
+        : 'the database did not answer within the policy timeout',
+      options,
+    );
+  }
+}
+
 /** Whether `error` says the database is unreachable (rather than that a statement is wrong). */
 export function isDatabaseUnavailableError(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
   if (typeof error !== 'object' || error === null) return false;
   const { code, fatal } = error as { code?: unknown; fatal?: unknown };
   return fatal === true || (typeof code === 'string' && unreachableCodes.has(code));

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { DatabaseUnavailableError } from '../db/sql-access.js';
 import { createLogger } from '../logging/index.js';
 import { createInMemoryMetrics } from '../telemetry/in-memory-metrics.js';
 import { DomainError } from './domain-error.js';
@@ -129,6 +130,26 @@ describe('unary handler wrapper', () => {
     assert.deepEqual(
       lines.map((line) => line.level),
       ['warn'],
+    );
+  });
+
+  it('answers an unreachable database or its open breaker with UNAVAILABLE, logged as a warning', async () => {
+    const { settings, lines } = settingsWithLogs();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), {
+      code: 'ECONNREFUSED',
+      fatal: true,
+    });
+    const open = new DatabaseUnavailableError('DB_BREAKER_OPEN', { cause: new Error('open') });
+    for (const thrown of [refused, open]) {
+      const { error } = await invoke(() => {
+        throw thrown;
+      }, settings);
+      assert.equal(error?.code, grpc.status.UNAVAILABLE);
+      assert.doesNotMatch(error?.details ?? '', /ECONNREFUSED|breaker/);
+    }
+    assert.deepEqual(
+      lines.map((line) => line.level),
+      ['warn', 'warn'],
     );
   });
 

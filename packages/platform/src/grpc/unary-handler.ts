@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
+import { isDatabaseUnavailableError } from '../db/sql-access.js';
 import type { Logger } from '../logging/index.js';
 import { DomainError } from './domain-error.js';
 import type { FaultInjector, FaultSpec } from './fault-injection.js';
@@ -10,8 +11,9 @@ import type { RpcServerMetrics } from './server-metrics.js';
 
 /**
  * A unary RPC implementation: resolve with the response, throw a DomainError for a business
- * outcome, throw a GrpcStatusError for a deliberate status; anything else is a bug or an
- * infrastructure failure and becomes `INTERNAL`.
+ * outcome, throw a GrpcStatusError for a deliberate status. An unreachable database (including its
+ * open breaker) becomes `UNAVAILABLE`; anything else is a bug or an infrastructure failure and
+ * becomes `INTERNAL`.
  */
 export type UnaryHandler<Request, Response> = (
   request: Request,
@@ -87,6 +89,12 @@ export function toServerError(error: unknown, settings: UnaryHandlerSettings): g
     const details =
       error.code === grpc.status.UNAVAILABLE ? 'a dependency is unavailable' : 'deadline exceeded downstream';
     return serverError(error.code, details);
+  }
+  if (isDatabaseUnavailableError(error)) {
+    // The service's own database is down or its breaker open: retry later, like a downstream
+    // that is unavailable, so callers' breakers and fallbacks act; not a bug.
+    logger.warn({ err: error, rpc: path, ...traceFields() }, 'the database is unavailable');
+    return serverError(grpc.status.UNAVAILABLE, 'a dependency is unavailable');
   }
   logger.error({ err: error, rpc: path, ...traceFields() }, 'unhandled error in gRPC handler');
   return serverError(grpc.status.INTERNAL, 'internal error');

@@ -24,6 +24,7 @@ describe('dependencyPresets', () => {
       campaignPromoToLedger: ['ledger', 1_000],
       redis: ['redis', 100],
       kafka: ['kafka', 10_000],
+      tidb: ['tidb', 15_000],
     });
   });
 });

@@ -149,6 +149,21 @@ export const dependencyPresets = {
     fallback:
       'rows wait in the outbox (nothing is lost); the relay backs off and claims nothing while the breaker is open, then drains',
   },
+  /**
+   * Every pool query and every transaction (its conflict retries included) of a service's own
+   * database. Only unreachable-database errors count (built with `createDatabasePolicy`): a
+   * duplicate key is an answer, and deadlocks are retried by the transaction itself. The timeout
+   * is far above any statement's normal time, so only a hung database reaches it; a transaction
+   * it cuts short has its connection destroyed (the server rolls it back), never pooled again.
+   */
+  tidb: {
+    hop: 'any → TiDB',
+    callee: 'tidb',
+    timeoutMs: 15_000,
+    retry: false,
+    fallback:
+      'calls fail at once as unavailable (gRPC `UNAVAILABLE`, HTTP `503`), so callers fall back or retry with their ids; the ledger answers balances from its cache (`stale: true`)',
+  },
 } as const satisfies Record<string, DependencyPreset>;
 
 /** Some fields of `T`, where `undefined` means "keep the current value". */

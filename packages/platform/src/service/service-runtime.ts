@@ -1,3 +1,4 @@
+import { createDatabasePolicy } from '../db/database-policy.js';
 import type { Db } from '../db/db.js';
 import { openDatabase } from '../db/open-database.js';
 import { createLogger, type Logger } from '../logging/logger.js';
@@ -66,6 +67,8 @@ export async function startServiceRuntime<WithDatabase extends boolean>(
       migrationsDir: options.database.migrationsDir,
       migrate: config.MIGRATE_ON_START ?? true,
       logger,
+      // One `<service>→tidb` breaker for every query and transaction of the service.
+      policy: createDatabasePolicy(service, { logger }),
     });
     const openDb = db;
     shutdown.onShutdown('database', () => openDb.close());

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import {
+  DatabaseUnavailableError,
   DomainError,
   GrpcCallError,
   createDependencyPolicy,
@@ -195,6 +196,18 @@ describe('toApiError', () => {
       traceId,
     );
     assert.equal(error.statusCode, 503);
+  });
+
+  it('answers the open gateway→tidb breaker with 503 and Retry-After 5', () => {
+    const error = toApiError(
+      new DatabaseUnavailableError('DB_BREAKER_OPEN', { cause: new Error('open') }),
+      recordingLog(),
+      traceId,
+    );
+    assert.deepEqual(
+      [error.statusCode, error.code, error.retryAfterSeconds],
+      [503, 'service_unavailable', 5],
+    );
   });
 
   it('returns an ApiError unchanged', () => {

@@ -1,5 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { DomainError, GrpcCallError, failureKind, statusName, type Logger } from '@koban/platform';
+import {
+  DatabaseUnavailableError,
+  DomainError,
+  GrpcCallError,
+  failureKind,
+  isDatabaseUnavailableError,
+  statusName,
+  type Logger,
+} from '@koban/platform';
 
 /** Where unexpected failures are logged (a pino logger, e.g. fastify's `request.log`). */
 export type ErrorLog = Pick<Logger, 'warn' | 'error'>;
@@ -185,28 +193,13 @@ export function toApiError(error: unknown, log: ErrorLog, traceId: string): ApiE
     log.warn({ failure: kind, trace_id: traceId }, 'downstream call refused or timed out');
     return unavailable(kind === 'open' ? retryAfterSeconds.breakerOpen : retryAfterSeconds.unavailable);
   }
-  if (isStoreConnectionError(error)) {
+  if (isDatabaseUnavailableError(error)) {
     log.warn({ err: error, trace_id: traceId }, 'the gateway database is unreachable');
-    return unavailable(retryAfterSeconds.unavailable);
+    const breakerOpen = error instanceof DatabaseUnavailableError && error.code === 'DB_BREAKER_OPEN';
+    return unavailable(breakerOpen ? retryAfterSeconds.breakerOpen : retryAfterSeconds.unavailable);
   }
   log.error({ err: error, trace_id: traceId }, 'unhandled error');
   return internal();
-}
-
-// Driver errors meaning the gateway's own database could not be reached (not a bad statement).
-const storeConnectionErrorCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-]);
-
-function isStoreConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && storeConnectionErrorCodes.has(code);
 }
 
 /**
@@ -216,5 +209,5 @@ function isStoreConnectionError(error: unknown): boolean {
 export function isDependencyFailure(error: unknown): boolean {
   if (error instanceof GrpcCallError) return httpStatusOf[error.code] === 503;
   if (isDomainError(error)) return error.code === 'service_unavailable';
-  return failureKind(error) !== 'failure' || isStoreConnectionError(error);
+  return failureKind(error) !== 'failure' || isDatabaseUnavailableError(error);
 }

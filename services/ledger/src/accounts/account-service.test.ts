@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@koban/platform';
+import { DatabaseUnavailableError, createLogger } from '@koban/platform';
 import type { BalanceCache, CachedBalance } from '../balance/balance-cache.js';
 import type { AccountStore } from './account-store.js';
 import { createAccountService } from './account-service.js';
@@ -43,6 +43,15 @@ describe('balances while the database is unreachable', () => {
       asOf: new Date('2030-01-01T00:00:00.000Z'),
       stale: true,
     });
+  });
+
+  it('answers from the cache at once while the ledger→tidb breaker is open', async () => {
+    const service = createAccountService({
+      store: storeFailingWith(new DatabaseUnavailableError('DB_BREAKER_OPEN', { cause: new Error('open') })),
+      balanceCache: cacheHolding([cachedAlice]),
+      logger,
+    });
+    assert.equal((await service.getBalance('acc_alice')).stale, true);
   });
 
   it('rethrows the database failure when any account is missing from the cache', async () => {

@@ -1,6 +1,6 @@
 // SQL for accounts: plain objects in and out.
 import type { Db } from '@koban/platform';
-import { execute, selectRows, type Sql } from '../sql.js';
+import { execute, poolStatements, selectRows, type Sql } from '../sql.js';
 import type { Account, AccountKey, AccountKind, AccountLookup, OwnerType } from './account.js';
 
 /** An account's balance columns as read from the database. */
@@ -57,7 +57,7 @@ export function accountFromRow(row: AccountRow): Account {
 }
 
 export function createAccountStore(db: Db): AccountStore {
-  const sql: Sql = db.pool;
+  const sql: Sql = poolStatements(db);
 
   return {
     async findById(accountId) {

@@ -1,6 +1,6 @@
 // SQL for transfers, entries and the balances they move: plain objects in and out.
 import type { Db } from '@koban/platform';
-import { execute, selectRows, type Sql } from '../sql.js';
+import { execute, poolStatements, selectRows, type Sql } from '../sql.js';
 import type { Entry, LockedAccount, Transfer, TransferKind } from './transfer.js';
 import { postingsFromEntries } from './transfer.js';
 
@@ -182,7 +182,7 @@ function transactionOn(conn: Sql): TransferTransaction {
 }
 
 export function createTransferStore(db: Db): TransferStore {
-  const sql: Sql = db.pool;
+  const sql: Sql = poolStatements(db);
 
   return {
     async findTransfer(transferId) {
