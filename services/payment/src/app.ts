@@ -1,4 +1,12 @@
-import { serviceMeter, type Db, type DependencyPolicy, type Logger, type Meter } from '@koban/platform';
+import {
+  serviceMeter,
+  type Db,
+  type DependencyPolicy,
+  type EventHandler,
+  type Logger,
+  type Meter,
+} from '@koban/platform';
+import { createCashbackStatusHandler } from './cashback/cashback-status-consumer.js';
 import type { Config } from './config.js';
 import { createBankPort, type BankClient } from './downstream/bank-port.js';
 import { createCampaignPort, type CampaignClient } from './downstream/campaign-port.js';
@@ -68,6 +76,8 @@ export interface PaymentAppDeps {
 export interface PaymentApp {
   handlers: PaymentHandlers;
   sweeper: Sweeper;
+  /** Applies consumed `cashback.v1` events: a late CashbackGranted settles a PENDING cashback. */
+  cashbackStatusHandler: EventHandler;
 }
 
 /** Builds the features from their dependencies: what main.ts serves, and what tests drive. */
@@ -107,9 +117,10 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     },
     now,
   });
+  const paymentStore = createPaymentStore(sql);
   const payments = createPaymentService({
     db,
-    store: createPaymentStore(sql),
+    store: paymentStore,
     idempotency,
     ledger,
     bank,
@@ -173,5 +184,9 @@ export function createPaymentApp(deps: PaymentAppDeps): PaymentApp {
     batchSize: config.SWEEPER_BATCH_SIZE,
     logger,
   });
-  return { handlers: createPaymentHandlers({ qrCodes, payments, refunds, transfers, topups }), sweeper };
+  return {
+    handlers: createPaymentHandlers({ qrCodes, payments, refunds, transfers, topups }),
+    sweeper,
+    cashbackStatusHandler: createCashbackStatusHandler({ store: paymentStore, logger }),
+  };
 }

@@ -1,6 +1,7 @@
 // Composition root of the payment service, in start-up order: config, runtime (logger, shutdown,
 // schema and migrations, Redis), one resilience policy per downstream, the downstream clients,
-// the features, the gRPC server, the sweeper. Shutdown runs the other way round.
+// the features, the gRPC server, the sweeper, the outbox relay and the cashback-status consumer.
+// Shutdown runs the other way round.
 import { fileURLToPath } from 'node:url';
 import {
   createDependencyPolicy,
@@ -21,6 +22,7 @@ import {
   startFaultInjection,
 } from '@koban/platform';
 import { createPaymentApp } from './app.js';
+import { startCashbackStatusConsumer } from './cashback/cashback-status-consumer.js';
 import { configSchema } from './config.js';
 import { paymentErrorStatus } from './grpc-api.js';
 
@@ -119,6 +121,16 @@ const outbox = startOutboxPublishing({
   replicationFactor: config.KAFKA_REPLICATION_FACTOR,
 });
 shutdown.onShutdown('outbox-publishing', () => outbox.stop(), shutdownOrder.drain);
+// campaign-promo's late grants settle PENDING cashback; they wait in Kafka while it is away.
+const cashbackStatus = startCashbackStatusConsumer({
+  kafka,
+  db,
+  handler: app.cashbackStatusHandler,
+  logger,
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+});
+shutdown.onShutdown('cashback-status-consumer', () => cashbackStatus.stop(), shutdownOrder.drain);
 // The lag of every consumer group of the topics payment publishes, reported here so that it
 // keeps being reported while a consumer is down.
 const lag = startConsumerLagMonitor({ kafka, topics: [topics.payments, topics.cashback], logger });

@@ -32,6 +32,7 @@ void describe('payment schema', { timeout: 30_000 }, () => {
         'idempotency_keys',
         'outbox',
         'payments',
+        'processed_events',
         'qr_codes',
         'refunds',
         'schema_migrations',

@@ -19,6 +19,8 @@ export {
   injectTraceHeaders,
 } from './trace-headers.js';
 export type { EventHeaders } from './trace-headers.js';
+export { startBackgroundConsumer } from './background-consumer.js';
+export type { BackgroundConsumer, BackgroundConsumerOptions } from './background-consumer.js';
 export { ensureTopics } from './topics-admin.js';
 export type { EnsureTopicsOptions } from './topics-admin.js';
 export { consumerLag } from './consumer-lag.js';

@@ -1,7 +1,15 @@
 import { date, dateOrNull, num, text, textOrNull, txSql, type Row, type Sql, type Tx } from '../sql.js';
 import { CURRENCY } from '../money.js';
 import { claimDue, noteTransferAttempt, postpone, type SweptTable } from '../sweeper/sweep-claims.js';
-import type { CashbackStatus, DeclineReason, Payment, PaymentStatus } from './payment.js';
+import type { Cashback, CashbackStatus, DeclineReason, Payment, PaymentStatus } from './payment.js';
+
+/**
+ * What {@link PaymentStore.settlePendingCashback} did: `settled`; or nothing, because the payment
+ * has not recorded its cashback outcome yet (`not_completed`: it is still PENDING), its cashback
+ * is not PENDING (`already_decided`: decided with the payment or settled before, or the payment
+ * was declined or failed), or there is no such payment (`unknown`).
+ */
+export type PendingCashbackSettlement = 'settled' | 'not_completed' | 'already_decided' | 'unknown';
 
 /** SQL of `payments`. */
 export interface PaymentStore {
@@ -10,6 +18,11 @@ export interface PaymentStore {
   find(paymentId: string): Promise<Payment | undefined>;
   /** Writes a final state (and a completion's cashback), only over PENDING; false when another driver finished it first. */
   finish(conn: Tx, payment: Payment): Promise<boolean>;
+  /**
+   * Records a cashback campaign-promo decided after the payment completed with cashback PENDING,
+   * only over PENDING: a replayed or late event changes nothing.
+   */
+  settlePendingCashback(conn: Tx, paymentId: string, cashback: Cashback): Promise<PendingCashbackSettlement>;
   /** Deletes a PENDING payment that recorded nothing after all (see `Reservation.forget`). */
   remove(conn: Tx, paymentId: string): Promise<void>;
   /** Notes that a transfer is about to be sent again (the sweeper's FAILED rule counts from it). */
@@ -136,6 +149,19 @@ export function createPaymentStore(sql: Sql): PaymentStore {
         ],
       );
       return changed === 1;
+    },
+
+    async settlePendingCashback(conn, paymentId, cashback) {
+      const tx = txSql(conn);
+      const changed = await tx.write(
+        `UPDATE payments SET cashback_status = ?, cashback_points = ?, cashback_campaign_id = ?
+          WHERE payment_id = ? AND cashback_status = 'PENDING'`,
+        [cashback.status, cashback.points, cashback.campaignId, paymentId],
+      );
+      if (changed === 1) return 'settled';
+      const [row] = await tx.rows('SELECT status FROM payments WHERE payment_id = ?', [paymentId]);
+      if (row === undefined) return 'unknown';
+      return text(row['status']) === 'PENDING' ? 'not_completed' : 'already_decided';
     },
 
     async remove(conn, paymentId) {
