@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { commonEnv, grpcPortEnv, addressEnv, envInt, dependencyPresets } from '@koban/platform';
+import { commonEnv, consumerEnv, grpcPortEnv, addressEnv, envInt, dependencyPresets } from '@koban/platform';
 
 /** Every variable the campaign-promo service reads; parsed once in main.ts. */
 export const configSchema = z.object({
   ...commonEnv,
+  ...consumerEnv,
   GRPC_PORT: grpcPortEnv(50055),
   MYSQL_DATABASE: z.string().default('koban_campaign'),
   LEDGER_ADDR: addressEnv('127.0.0.1:50052'),

@@ -107,6 +107,7 @@ const consuming = startCashbackConsuming({
   topics: defaultTopics,
   partitions: config.KAFKA_TOPIC_PARTITIONS,
   replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+  retention: { maxAgeMs: config.PROCESSED_EVENTS_RETENTION_HOURS * 3_600_000 },
   logger,
 });
 shutdown.onShutdown('cashback-consumer', () => consuming.stop(), shutdownOrder.drain);

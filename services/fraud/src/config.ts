@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, envBool, envInt, grpcPortEnv } from '@koban/platform';
+import { commonEnv, consumerEnv, envBool, envInt, grpcPortEnv } from '@koban/platform';
 import type { LockoutPolicy } from './lockout/lockout.js';
 import type { FraudLimits } from './scoring/fraud-rules.js';
 
@@ -12,6 +12,7 @@ const envNumber = () => z.coerce.number().refine(Number.isFinite, 'expected a nu
 export const configSchema = z
   .object({
     ...commonEnv,
+    ...consumerEnv,
     GRPC_PORT: grpcPortEnv(50054),
     MYSQL_DATABASE: z.string().default('koban_fraud'),
 

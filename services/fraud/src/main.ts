@@ -68,6 +68,7 @@ const consumer = startProfileConsumer({
   spend: createSpendWindow({ redis, policy: redisPolicy, logger, windowMs: SPEND_WINDOW_MS }),
   logger,
   alpha: config.FRAUD_PROFILE_ALPHA,
+  retention: { maxAgeMs: config.PROCESSED_EVENTS_RETENTION_HOURS * 3_600_000 },
   topic: topics.payments,
   partitions: config.KAFKA_TOPIC_PARTITIONS,
   replicationFactor: config.KAFKA_REPLICATION_FACTOR,

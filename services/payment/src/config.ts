@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { commonEnv, grpcPortEnv, addressEnv, envBool, envInt, dependencyPresets } from '@koban/platform';
+import {
+  commonEnv,
+  consumerEnv,
+  grpcPortEnv,
+  addressEnv,
+  envBool,
+  envInt,
+  dependencyPresets,
+} from '@koban/platform';
 
 /** Text the QR encoder can print: printable ASCII. */
 const qrText = (max: number) =>
@@ -8,6 +16,7 @@ const qrText = (max: number) =>
 /** Every variable the payment service reads; parsed once in main.ts. */
 export const configSchema = z.object({
   ...commonEnv,
+  ...consumerEnv,
   GRPC_PORT: grpcPortEnv(50051),
   MYSQL_DATABASE: z.string().default('koban_payment'),
   LEDGER_ADDR: addressEnv('127.0.0.1:50052'),

@@ -129,6 +129,7 @@ const cashbackStatus = startCashbackStatusConsumer({
   logger,
   partitions: config.KAFKA_TOPIC_PARTITIONS,
   replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+  retention: { maxAgeMs: config.PROCESSED_EVENTS_RETENTION_HOURS * 3_600_000 },
 });
 shutdown.onShutdown('cashback-status-consumer', () => cashbackStatus.stop(), shutdownOrder.drain);
 // The lag of every consumer group of the topics payment publishes, reported here so that it

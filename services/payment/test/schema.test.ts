@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUTBOX_DDL, splitSqlStatements } from '@koban/platform';
+import { OUTBOX_DDL, PROCESSED_EVENTS_DDL, splitSqlStatements } from '@koban/platform';
 import { poolSql } from '../src/sql.js';
 import { freshDatabase, migrationsDir } from './support/test-database.js';
 
@@ -19,6 +19,14 @@ void describe('payment schema', { timeout: 30_000 }, () => {
     assert.ok(outbox);
     const statements = splitSqlStatements(await readFile(join(migrationsDir, outbox), 'utf8'));
     assert.deepEqual(statements, [OUTBOX_DDL]);
+  });
+
+  void it('creates processed_events with exactly the platform DDL', async () => {
+    const files = (await readdir(migrationsDir)).filter((file) => file.endsWith('.sql'));
+    const processed = files.find((file) => file.endsWith('_create_processed_events.sql'));
+    assert.ok(processed);
+    const statements = splitSqlStatements(await readFile(join(migrationsDir, processed), 'utf8'));
+    assert.deepEqual(statements, [PROCESSED_EVENTS_DDL]);
   });
 
   void it('migrates a fresh schema to every table the service owns, one statement per file', async () => {

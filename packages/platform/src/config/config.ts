@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PROCESSED_EVENTS_RETENTION_MS } from '../kafka/processed-events-retention.js';
 
 /** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -85,6 +86,19 @@ export const commonEnv = {
   FAULTS_ENABLED: envBool().default(false),
   METRICS_PORT: envInt().min(0).max(65535).default(0),
   SHUTDOWN_GRACE_MS: envInt().min(0).max(120_000).default(10_000),
+} as const;
+
+/** Variables of a service that consumes Kafka with `runIdempotentConsumer`. */
+export const consumerEnv = {
+  /**
+   * How long `processed_events` rows are kept (default 192 h, 8 days). Keep it comfortably longer
+   * than the Kafka retention of the consumed topics (7 days in deploy/k8s), or an event delivered
+   * again after its row went would be applied again.
+   */
+  PROCESSED_EVENTS_RETENTION_HOURS: envInt()
+    .min(24)
+    .max(24 * 365)
+    .default(DEFAULT_PROCESSED_EVENTS_RETENTION_MS / 3_600_000),
 } as const;
 
 /** A gRPC listening port variable. */

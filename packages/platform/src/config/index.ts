@@ -6,6 +6,7 @@ export {
   envBool,
   envList,
   commonEnv,
+  consumerEnv,
   grpcPortEnv,
   addressEnv,
   logLevelSchema,

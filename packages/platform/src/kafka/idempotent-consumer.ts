@@ -3,6 +3,11 @@ import type { EachMessagePayload, IHeaders, Kafka } from 'kafkajs';
 import type { PoolConnection } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import {
+  DEFAULT_PROCESSED_EVENTS_RETENTION_MS,
+  startProcessedEventsPurger,
+  type ProcessedEventsRetention,
+} from './processed-events-retention.js';
+import {
   EVENT_ID_HEADER,
   decodeHeaders,
   extractTraceContext,
@@ -12,13 +17,15 @@ import {
 
 /**
  * The table that makes consumption exactly-once in effect. Put it in each consuming service's
- * migrations. Event ids are random, so the primary key spreads writes (no TiDB hot spot).
+ * migrations. Event ids are random, so the primary key spreads writes (no TiDB hot spot); the
+ * `processed_at` key serves the purge of old rows.
  */
 export const PROCESSED_EVENTS_DDL = `CREATE TABLE IF NOT EXISTS processed_events (
   consumer_group VARCHAR(128) NOT NULL,
   event_id VARCHAR(64) NOT NULL,
   processed_at DATETIME(3) NOT NULL,
-  PRIMARY KEY (consumer_group, event_id)
+  PRIMARY KEY (consumer_group, event_id),
+  KEY processed_events_by_time (processed_at)
 )`;
 
 /** The longest event id `processed_events.event_id` holds. */
@@ -67,6 +74,9 @@ export interface IdempotentConsumerOptions {
    * the fetch in flight and how soon a paused partition is retried. Default 1000 ms (kafkajs: 5000),
    * at the cost of one empty fetch per second per broker while idle. */
   maxWaitTimeInMs?: number;
+  /** How long the group's `processed_events` rows are kept and how they are purged. Default: 8
+   * days ({@link DEFAULT_PROCESSED_EVENTS_RETENTION_MS}), purged hourly in batches of 500. */
+  retention?: ProcessedEventsRetention;
 }
 
 /** A running consumer. */
@@ -126,6 +136,9 @@ export function nextOffset(offset: string): string {
  * is paused and rewound to the failed event, and retried after an exponential backoff: no event is
  * lost or skipped, and the partition's later events wait behind it. A message without a usable
  * event id cannot be deduplicated; it is logged and skipped.
+ *
+ * While it runs, the group's `processed_events` rows older than the retention are purged in small
+ * batches (see `startProcessedEventsPurger`), so the table does not grow without bound.
  */
 export async function runIdempotentConsumer(
   kafka: Kafka,
@@ -272,9 +285,16 @@ export async function runIdempotentConsumer(
     await consumer.disconnect();
     throw error;
   }
+  const purger = startProcessedEventsPurger({
+    groupId,
+    runInTransaction: options.runInTransaction,
+    retention: options.retention ?? { maxAgeMs: DEFAULT_PROCESSED_EVENTS_RETENTION_MS },
+    logger: options.logger,
+  });
 
   return {
     async stop() {
+      await purger.stop();
       for (const timer of resumeTimers) clearTimeout(timer);
       resumeTimers.clear();
       await consumer.disconnect();

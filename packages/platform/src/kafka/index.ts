@@ -19,6 +19,17 @@ export {
   injectTraceHeaders,
 } from './trace-headers.js';
 export type { EventHeaders } from './trace-headers.js';
+export {
+  DEFAULT_PROCESSED_EVENTS_RETENTION_MS,
+  purgeProcessedEvents,
+  startProcessedEventsPurger,
+} from './processed-events-retention.js';
+export type {
+  ProcessedEventsPurger,
+  ProcessedEventsPurgerOptions,
+  ProcessedEventsRetention,
+  PurgeProcessedEventsOptions,
+} from './processed-events-retention.js';
 export { startBackgroundConsumer } from './background-consumer.js';
 export type { BackgroundConsumer, BackgroundConsumerOptions } from './background-consumer.js';
 export { ensureTopics } from './topics-admin.js';

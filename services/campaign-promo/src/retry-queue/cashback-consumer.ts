@@ -10,6 +10,7 @@ import {
   type EventHandler,
   type IdempotentConsumer,
   type Logger,
+  type ProcessedEventsRetention,
   type createKafka,
 } from '@koban/platform';
 import { CampaignError } from '../campaign-errors.js';
@@ -104,6 +105,8 @@ export interface CashbackConsumerOptions {
   replicationFactor: number;
   logger: Logger;
   retry?: ConsumerRetryBackoff | undefined;
+  /** How long processed_events rows are kept; the platform's default (8 days) when absent. */
+  retention?: ProcessedEventsRetention | undefined;
   /** First and largest delay between attempts to reach Kafka at start. */
   connectRetryMs?: { initial: number; max: number };
 }
@@ -149,6 +152,7 @@ export function startCashbackConsuming(options: CashbackConsumerOptions): Cashba
           runInTransaction: (fn) => options.db.transaction(fn, { label: 'campaign.consume' }),
           logger: options.logger,
           ...(options.retry ? { retry: options.retry } : {}),
+          ...(options.retention ? { retention: options.retention } : {}),
         });
         if (stopping.signal.aborted) {
           // stop() was called while this attempt was connecting.

@@ -9,6 +9,7 @@ import {
   type Db,
   type IdempotentConsumer,
   type Logger,
+  type ProcessedEventsRetention,
   type RunInTransaction,
 } from '@koban/platform';
 import type { DecisionStore } from '../scoring/decision-store.js';
@@ -44,6 +45,8 @@ export interface ProfileConsumerDeps {
   retryDelayMs?: { initial: number; max: number };
   /** Passed to the consumer (tests shorten them). */
   maxWaitTimeInMs?: number;
+  /** How long processed_events rows are kept; the platform's default (8 days) when absent. */
+  retention?: ProcessedEventsRetention;
   /** Epoch ms; `Date.now` by default. */
   now?: () => number;
 }
@@ -149,6 +152,7 @@ export function startProfileConsumer(deps: ProfileConsumerDeps): ProfileConsumer
           logger: deps.logger,
           handler: (event, tx) => handle(event, tx, (action) => pending.get(tx)?.push(action)),
           ...(deps.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: deps.maxWaitTimeInMs }),
+          ...(deps.retention === undefined ? {} : { retention: deps.retention }),
         });
         if (stopping.signal.aborted) {
           // stop() gave up waiting for this attempt: leave at once.

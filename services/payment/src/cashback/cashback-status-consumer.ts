@@ -10,6 +10,7 @@ import {
   type Db,
   type EventHandler,
   type Logger,
+  type ProcessedEventsRetention,
 } from '@koban/platform';
 import type { PaymentStore } from '../payment/payment-store.js';
 import { lateCashbackOf } from './late-cashback.js';
@@ -100,6 +101,8 @@ export interface CashbackStatusConsumerOptions {
   /** Passed to the consumer (tests shorten them). */
   maxWaitTimeInMs?: number;
   retry?: ConsumerRetryBackoff;
+  /** How long processed_events rows are kept; the platform's default (8 days) when absent. */
+  retention?: ProcessedEventsRetention;
 }
 
 /**
@@ -117,5 +120,6 @@ export function startCashbackStatusConsumer(options: CashbackStatusConsumerOptio
     replicationFactor: options.replicationFactor,
     ...(options.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: options.maxWaitTimeInMs }),
     ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.retention === undefined ? {} : { retention: options.retention }),
   });
 }
