@@ -104,6 +104,10 @@ describe('bank-integration failing 100 %', () => {
       await payBoth(100);
       console.log(`[resilience] top-ups with the breaker open: ${latencySummary(fastTopups)}`);
       console.log(`[resilience] wallet and QR payments during the fault: ${latencySummary(paymentTimes)}`);
+      // Issue 6: under 50 ms with the breaker open. The median is held to it; single requests
+      // get a looser bound, for the scheduling noise of a loaded 2-core machine.
+      const median = [...fastTopups].sort((a, b) => a - b)[Math.floor(fastTopups.length / 2)] ?? NaN;
+      assert.ok(median < 50, `top-ups took a median ${median.toFixed(1)} ms with the breaker open`);
       for (const ms of fastTopups)
         assert.ok(ms < 250, `a top-up took ${ms.toFixed(1)} ms with the breaker open`);
       const opened = await breaker(name);
