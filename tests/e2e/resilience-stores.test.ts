@@ -1,6 +1,7 @@
 // The stores going away under steady payment traffic (ARCHITECTURE.md, "any → Redis" and
-// "any → Kafka"): Redis shut down for 20 s (its data gone, as this machine's Redis keeps nothing
-// on disk) and the Kafka broker stopped for 30 s. Each payment key is sent twice at once, as a
+// "any → Kafka", and the database): Redis shut down for 20 s (its data gone, as this machine's
+// Redis keeps nothing on disk), the Kafka broker stopped for 30 s, and the database (MariaDB,
+// TiDB's local stand-in) shut down for 15 s. Each payment key is sent twice at once, as a
 // client retrying over a flaky network would, so the durable idempotency path is what stops a
 // double charge while Redis is away. Both stores are started again in `finally`.
 import { after, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import {
   createUser,
   creditWallet,
   eventually,
+  gatewayUrl,
   mapLimited,
   merchantBalance,
   newKey,
@@ -21,7 +23,15 @@ import {
   type TestUser,
 } from '../support/api-client.js';
 import { assertLedgerInvariants } from '../support/ledger-invariants.js';
-import { latencySummary, localInfra, payMerchant, stopRedis, timed } from '../support/resilience.js';
+import {
+  breaker,
+  latencySummary,
+  localInfra,
+  payMerchant,
+  stopDatabase,
+  stopRedis,
+  timed,
+} from '../support/resilience.js';
 import { waitForHealthy } from '../support/platform.js';
 
 const AMOUNT = 10;
@@ -303,5 +313,68 @@ describe('Kafka broker stopped for 30 s under steady traffic', () => {
     } finally {
       await groupsAdmin.disconnect();
     }
+  });
+});
+
+describe('database stopped for 15 s under steady traffic', () => {
+  it('answers fast while it is down, serves cached balances, and pays each key once after it is back', async () => {
+    const users = await fundedUsers(8);
+    const shop = await createMerchant();
+    const shopBefore = await merchantBalance(shop);
+    // Balances cached before the outage (the gateway's fallback).
+    for (const user of users) await userBalance(user);
+
+    const traffic = steadyTraffic(users, shop, 3);
+    const outage: TrafficRecord = {
+      keys: new Map(),
+      paymentIds: new Map(),
+      statuses: new Map(),
+      latencies: [],
+    };
+    const balanceReads: { status: number; stale: boolean; ms: number }[] = [];
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await stopDatabase();
+      const downAt = Date.now();
+      const seenBefore = traffic.record.latencies.length;
+      while (Date.now() - downAt < 15_000) {
+        const read = await timed(() =>
+          fetch(`${gatewayUrl}/v1/users/${users[0].userId}/balance`, {
+            headers: { authorization: `Bearer ${users[0].token}` },
+            signal: AbortSignal.timeout(15_000),
+          }).then(async (r) => ({ status: r.status, body: (await r.json()) as { stale?: boolean } })),
+        );
+        balanceReads.push({ status: read.value.status, stale: read.value.body.stale === true, ms: read.ms });
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      outage.latencies.push(...traffic.record.latencies.slice(seenBefore));
+      assert.equal((await breaker('payment→tidb'))?.state, 'open', 'payment→tidb opened during the outage');
+    } finally {
+      await localInfra('ensure');
+    }
+    await waitForHealthy();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await traffic.stop();
+    const { record } = traffic;
+    console.log(
+      `[resilience] database outage: ${record.keys.size} keys; answers: ${describeStatuses(record.statuses)}; during the outage ${latencySummary(outage.latencies)}; balance reads ${latencySummary(balanceReads.map((r) => r.ms))}, ${balanceReads.filter((r) => r.stale).length}/${balanceReads.length} stale`,
+    );
+    // Never a hang: every answer during the outage came well inside the gateway's 5 s deadline,
+    // and only as success, "in progress" (the twin) or 503.
+    for (const ms of outage.latencies)
+      assert.ok(ms < 2_000, `a payment took ${ms.toFixed(0)} ms during the outage`);
+    assert.deepEqual(
+      [...record.statuses.keys()].filter((status) => ![201, 409, 503].includes(status)),
+      [],
+      'only 201, 409 or 503',
+    );
+    assert.ok((record.statuses.get(503) ?? 0) > 0, 'payments were refused while the database was down');
+    // Balances: served throughout (the ledger's or the gateway's cache), never an error.
+    assert.deepEqual(
+      balanceReads.filter((r) => r.status !== 200),
+      [],
+      'balance reads answered 200 throughout',
+    );
+    await assertEachKeyPaidOnce(record, users, shop, shopBefore);
   });
 });

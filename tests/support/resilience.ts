@@ -94,3 +94,17 @@ export async function stopRedis(): Promise<void> {
     () => undefined,
   );
 }
+
+/** Stops the local MariaDB (TiDB's stand-in) as an outage would: every connection dropped. */
+export async function stopDatabase(): Promise<void> {
+  const admin = (
+    await run('bash', ['-c', 'command -v mariadb-admin || command -v mysqladmin'])
+  ).stdout.trim();
+  await run(admin, [
+    '--no-defaults',
+    '-uroot',
+    `-h${process.env.MYSQL_HOST ?? '127.0.0.1'}`,
+    `-P${process.env.MYSQL_PORT ?? '3306'}`,
+    'shutdown',
+  ]);
+}
