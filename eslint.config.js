@@ -38,6 +38,17 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // Test support is a separate entry point of the platform so that production code never loads it.
+    files: ['services/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/platform/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@koban/platform/testing', message: 'test support: import it from tests only' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: globals.node },
   },

@@ -16,13 +16,8 @@ import {
 } from '../src/db/index.js';
 import { createLogger } from '../src/logging/index.js';
 import type { DependencyOverrides, DependencyPolicy } from '../src/resilience/index.js';
+import { testMysqlServer as server } from '../src/testing/local-infrastructure.js';
 
-const server = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 const logger = createLogger({ service: 'db-policy-test', level: 'silent' });
 
 /** A `→tidb` policy of its own, disposed after the test. */

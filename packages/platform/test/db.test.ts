@@ -21,13 +21,8 @@ import {
 } from '../src/db/index.js';
 import { createLogger } from '../src/logging/index.js';
 import { createInMemoryMetrics } from '../src/telemetry/in-memory-metrics.js';
+import { testMysqlServer as server } from '../src/testing/local-infrastructure.js';
 
-const server = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 const logger = createLogger({ service: 'db-test', level: 'silent' });
 
 /**

@@ -31,14 +31,9 @@ import {
   type OutboxRelay,
   type OutboxRelayOptions,
 } from '../src/outbox/index.js';
+import { testMysqlServer as server } from '../src/testing/local-infrastructure.js';
 
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-const server = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 const logger = createLogger({ service: 'outbox-relay-test', level: 'silent' });
 
 class TestMetricReader extends MetricReader {

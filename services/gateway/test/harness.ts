@@ -1,19 +1,19 @@
 // The gateway as main.ts wires it, against a fresh MariaDB schema, the real Redis and in-process
 // fake payment, ledger, bank-integration and campaign-promo servers; driven with fastify's inject.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   createDependencyPolicy,
   createLogger,
   createRedis,
   dependencyPresets,
-  openDatabase,
   presetOptions,
   type Db,
   type DependencyPolicy,
   type Logger,
   type RedisClient,
 } from '@koban/platform';
+import { createTestDatabase, type TestDatabase } from '@koban/platform/testing';
 import {
   createBankIntegrationClient,
   createCampaignClient,
@@ -31,12 +31,6 @@ import { startFakePayment, type FakePayment } from './fakes/fake-payment.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-const mysql = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 export interface Gateway {
@@ -69,22 +63,12 @@ export interface GatewayOptions {
 }
 
 /** A fresh `koban_test_<random>` schema with the gateway's migrations, dropped by `drop()`. */
-export async function freshDatabase(logger: Logger): Promise<{ db: Db; drop(): Promise<void> }> {
-  const database = `koban_test_${randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({
-    ...mysql,
-    database,
+export function freshDatabase(logger: Logger): Promise<TestDatabase> {
+  return createTestDatabase({
+    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
     poolSize: 4,
     logger,
-    migrationsDir: fileURLToPath(new URL('../migrations/', import.meta.url)),
   });
-  return {
-    db,
-    async drop() {
-      await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
-      await db.close();
-    },
-  };
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {

@@ -7,7 +7,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
   createDatabasePolicy,
-  createDb,
   createDependencyPolicy,
   createGrpcClient,
   createGrpcServer,
@@ -15,7 +14,6 @@ import {
   createRedis,
   dependencyPresets,
   loadProtos,
-  openDatabase,
   presetOptions,
   statusName,
   type Db,
@@ -23,6 +21,7 @@ import {
   type Logger,
   type RedisClient,
 } from '@koban/platform';
+import { createTestDatabase } from '@koban/platform/testing';
 import { createAccountService, type AccountService } from '../src/accounts/account-service.js';
 import { createAccountStore } from '../src/accounts/account-store.js';
 import { createBalanceCache } from '../src/balance/balance-cache.js';
@@ -33,12 +32,6 @@ import type { LedgerServiceDefinition } from '../src/ledger-proto.js';
 import { createTransferService } from '../src/transfers/transfer-service.js';
 import { createTransferStore } from '../src/transfers/transfer-store.js';
 
-export const mysql = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 export const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -80,17 +73,10 @@ function capturingLogger(lines: LogLine[]): Logger {
 export async function startLedger(options: { redisUrl?: string } = {}): Promise<LedgerUnderTest> {
   const logs: LogLine[] = [];
   const logger = capturingLogger(logs);
-  const database = `koban_test_${randomBytes(6).toString('hex')}`;
   // The policies main.ts builds (the runtime builds the database one).
   const dbPolicy = createDatabasePolicy('ledger', { logger });
-  const db = await openDatabase({
-    ...mysql,
-    database,
-    poolSize: 10,
-    logger,
-    migrationsDir,
-    policy: dbPolicy,
-  });
+  const database = await createTestDatabase({ migrationsDir, poolSize: 10, logger, policy: dbPolicy });
+  const { db } = database;
   const redis = createRedis({ url: options.redisUrl ?? redisUrl, logger, connectTimeoutMs: 500 });
   await redis.connect().catch(() => undefined);
 
@@ -132,14 +118,8 @@ export async function startLedger(options: { redisUrl?: string } = {}): Promise<
       await server.shutdown(1_000);
       redisPolicy.dispose();
       await redis.close();
-      await db.close();
+      await database.drop();
       dbPolicy.dispose();
-      const admin = createDb({ ...mysql, database: 'mysql', poolSize: 1, logger });
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-      } finally {
-        await admin.close();
-      }
     },
   };
 }

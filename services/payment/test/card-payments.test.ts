@@ -174,11 +174,11 @@ void describe('card payments', { timeout: 60_000 }, () => {
 
   void it('has the sweeper settle a charged card payment whose ledger transfer failed, with the same ids and one charge', async () => {
     const { payer, merchant, request } = scenario(3_300);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     const [row] = await h.rows('SELECT payment_id, status FROM payments WHERE payer_user_id = ?', [
       payer.userId,

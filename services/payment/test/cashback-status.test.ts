@@ -259,11 +259,11 @@ void describe('cashback status from cashback.v1, against Kafka and MariaDB', { t
       currency: 'JPY',
     };
     // The money moved but its answer was lost: the payment stays PENDING, its cashback undecided.
-    h.ledger.transferMode = 'lose_answer';
+    h.ledger.loseTransferAnswers = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.loseTransferAnswers = false;
     }
     const [row] = await h.rows('SELECT payment_id, status FROM payments WHERE idempotency_key = ?', [
       request.idempotencyKey,

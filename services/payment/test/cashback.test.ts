@@ -152,11 +152,11 @@ void describe('cashback', { timeout: 60_000 }, () => {
 
   void it('asks for the cashback again when the sweeper completes a payment whose answer was lost', async () => {
     const { request } = scenario(h, 4_000);
-    h.ledger.transferMode = 'lose_answer';
+    h.ledger.loseTransferAnswers = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.loseTransferAnswers = false;
     }
     await h.app.sweeper.runOnce();
     const { payment, replayed } = await h.client.createPayment(request);

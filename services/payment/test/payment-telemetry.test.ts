@@ -56,11 +56,11 @@ void describe('payment telemetry', { timeout: 60_000 }, () => {
   void it('counts a payment left PENDING once, when the retry under its key completes it', async () => {
     const before = await payments('WALLET', 'COMPLETED');
     const { request } = scenario(700);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     assert.equal(await payments('WALLET', 'COMPLETED'), before);
     const { payment } = await h.client.createPayment(request);
@@ -111,14 +111,14 @@ void describe('payment telemetry', { timeout: 60_000 }, () => {
 
   void it('tags a CreatePayment that fails after the payment was created', async () => {
     const { request } = scenario(800);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(
         spans.inSpan('failing', () => h.app.handlers.CreatePayment(decoded(request), call())),
         { code: 'service_unavailable' },
       );
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     const [row] = await h.rows('SELECT payment_id FROM payments WHERE idempotency_key = ?', [
       request.idempotencyKey,

@@ -214,7 +214,7 @@ void describe('wallet payments', { timeout: 60_000 }, () => {
 
   void it('leaves the payment PENDING when the ledger is down, and a retry with the same key completes it once', async () => {
     const { payer, merchant, request } = scenario(2_500);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(h.client.createPayment(request), {
         code: 'service_unavailable',
@@ -222,7 +222,7 @@ void describe('wallet payments', { timeout: 60_000 }, () => {
         details: { retryAfterSeconds: 1 },
       });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     const [row] = await h.rows('SELECT payment_id, status FROM payments WHERE payer_user_id = ?', [
       payer.userId,
@@ -244,13 +244,13 @@ void describe('wallet payments', { timeout: 60_000 }, () => {
 
   void it('has the sweeper complete a PENDING payment whose transfer the ledger had applied', async () => {
     const { payer, merchant, request } = scenario(4_000);
-    h.ledger.transferMode = 'lose_answer';
+    h.ledger.loseTransferAnswers = true;
     try {
       await assert.rejects(h.client.createPayment(request, h.withMetadata({ traceparent })), {
         code: 'service_unavailable',
       });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.loseTransferAnswers = false;
     }
     const [row] = await h.rows('SELECT payment_id, status FROM payments WHERE payer_user_id = ?', [
       payer.userId,
@@ -278,11 +278,11 @@ void describe('wallet payments', { timeout: 60_000 }, () => {
 
   void it('has the sweeper send the same transfer again when the ledger never got it', async () => {
     const { payer, request } = scenario(1_000);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     await h.app.sweeper.runOnce();
     const [row] = await h.rows('SELECT payment_id, status FROM payments WHERE payer_user_id = ?', [
@@ -311,7 +311,7 @@ void describe('the sweeper abandoning payments', { timeout: 60_000 }, () => {
       amount: 100,
       currency: 'JPY',
     };
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await h.app.sweeper.runOnce();
@@ -320,7 +320,7 @@ void describe('the sweeper abandoning payments', { timeout: 60_000 }, () => {
     ]);
     assert.equal(row?.['status'], 'FAILED');
     assert.equal(h.ledger.balance(payer.accountId), 10_000);
-    h.ledger.transferMode = 'ok';
+    h.ledger.down = false;
 
     const { payment, replayed } = await h.client.createPayment(request);
     assert.equal(replayed, true);

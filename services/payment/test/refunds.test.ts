@@ -155,11 +155,11 @@ void describe('refunds', { timeout: 60_000 }, () => {
 
   void it('has the sweeper finish a refund the ledger did not answer', async () => {
     const { payer, merchant, paymentId } = await paid(1_000);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     try {
       await assert.rejects(refund(merchant.merchantId, paymentId, 400), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     // The pending refund already holds its amount: no concurrent refund can overdraw the payment.
     await assert.rejects(refund(merchant.merchantId, paymentId, 601), { details: { refundable: 600 } });

@@ -20,11 +20,11 @@ void describe('the running sweeper', { timeout: 30_000 }, () => {
       amount: 3_000,
       currency: 'JPY',
     };
-    h.ledger.transferMode = 'lose_answer';
+    h.ledger.loseTransferAnswers = true;
     try {
       await assert.rejects(h.client.createPayment(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.loseTransferAnswers = false;
     }
 
     h.app.sweeper.start();

@@ -223,7 +223,7 @@ void describe('top-ups', { timeout: 60_000 }, () => {
 
   void it('answers PROCESSING when the ledger cannot credit an approved charge, and credits it later', async () => {
     const user = customer(h);
-    h.ledger.transferMode = 'unavailable';
+    h.ledger.down = true;
     let topupId: string;
     try {
       const { topup } = await h.client.createTopup(
@@ -232,7 +232,7 @@ void describe('top-ups', { timeout: 60_000 }, () => {
       assert.equal(topup?.status, 'TOPUP_STATUS_PROCESSING');
       topupId = topup.topupId;
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.down = false;
     }
     await h.app.sweeper.runOnce();
     assert.equal((await topupRow(h, topupId))?.['status'], 'COMPLETED');

@@ -131,11 +131,11 @@ void describe('P2P transfers', { timeout: 60_000 }, () => {
 
   void it('has the sweeper complete a transfer whose answer was lost', async () => {
     const { sender, recipient, request } = scenario(700);
-    h.ledger.transferMode = 'lose_answer';
+    h.ledger.loseTransferAnswers = true;
     try {
       await assert.rejects(h.client.createTransfer(request), { code: 'service_unavailable' });
     } finally {
-      h.ledger.transferMode = 'ok';
+      h.ledger.loseTransferAnswers = false;
     }
     await h.app.sweeper.runOnce();
     const { transfer, replayed } = await h.client.createTransfer(request);

@@ -32,7 +32,7 @@ import { campaignErrorStatus } from '../../src/grpc-api.js';
 import { startCashbackConsuming, type CashbackConsuming } from '../../src/retry-queue/cashback-consumer.js';
 import type { CampaignServiceDefinition, RpcRequest } from '../../src/rpc.js';
 import { poolSql, type Row } from '../../src/sql.js';
-import { startFakeLedger, type FakeLedger } from './fake-ledger.js';
+import { startFakeLedger, type FakeLedger } from '@koban/platform/testing';
 import { freshDatabase } from './test-database.js';
 
 export type CampaignClient = GrpcClient<CampaignServiceDefinition>;

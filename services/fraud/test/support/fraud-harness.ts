@@ -13,7 +13,6 @@ import {
   createRedis,
   dependencyPresets,
   loadProtos,
-  openDatabase,
   parseConfig,
   presetOptions,
   type Db,
@@ -22,16 +21,11 @@ import {
   type Logger,
   type RedisClient,
 } from '@koban/platform';
+import { createTestDatabase as createPlatformTestDatabase, type TestDatabase } from '@koban/platform/testing';
 import { configSchema, fraudLimits, lockoutPolicy } from '../../src/config.js';
 import type { FraudServiceDefinition } from '../../src/fraud-grpc.js';
 import { createFraudServer } from '../../src/fraud-server.js';
 
-export const mysql = {
-  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
-  port: Number(process.env['MYSQL_PORT'] ?? 3306),
-  user: process.env['MYSQL_USER'] ?? 'root',
-  password: process.env['MYSQL_PASSWORD'] ?? '',
-};
 export const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const kafkaBrokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 /** Nothing listens there: every Redis command fails at once, as during an outage. */
@@ -58,20 +52,8 @@ export function capturingLogger(lines: LogLine[]): Logger {
 }
 
 /** A fresh `koban_test_<random>` schema with the fraud migrations applied, and how to drop it. */
-export async function createTestDatabase(): Promise<{ db: Db; drop(): Promise<void> }> {
-  const name = `koban_test_${randomBytes(6).toString('hex')}`;
-  const logger = createLogger({ service: 'fraud-test', level: 'silent' });
-  const db = await openDatabase({ ...mysql, database: name, poolSize: 10, logger, migrationsDir });
-  return {
-    db,
-    async drop() {
-      try {
-        await db.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await db.close();
-      }
-    },
-  };
+export function createTestDatabase(): Promise<TestDatabase> {
+  return createPlatformTestDatabase({ migrationsDir, poolSize: 10 });
 }
 
 /** A fresh Redis key prefix: a test's keys never meet another run's. */

@@ -23,7 +23,7 @@ import { poolSql, type Row } from '../../src/sql.js';
 import { startFakeBankIntegration, type FakeBankIntegration } from './fake-bank-integration.js';
 import { startFakeCampaign, type FakeCampaign } from './fake-campaign.js';
 import { startFakeFraud, type FakeFraud } from './fake-fraud.js';
-import { startFakeLedger, type FakeLedger } from './fake-ledger.js';
+import { startFakeLedger, type FakeLedger } from '@koban/platform/testing';
 import { metadataWith } from './grpc-metadata.js';
 import { freshDatabase } from './test-database.js';
 
