@@ -2,12 +2,11 @@
 // (amount EWMA, merchants and cards paid) exactly once in effect, and their 24 h spend window.
 import {
   decodeEnvelope,
-  ensureTopics,
-  runIdempotentConsumer,
+  startBackgroundConsumer,
+  type BackgroundConsumer,
   type ConsumedEvent,
   type createKafka,
   type Db,
-  type IdempotentConsumer,
   type Logger,
   type ProcessedEventsRetention,
   type RunInTransaction,
@@ -21,9 +20,6 @@ import type { SpendWindow } from './spend-window.js';
 export const FEATURES_CONSUMER_GROUP = 'fraud-features';
 
 type Kafka = ReturnType<typeof createKafka>;
-
-/** How long stop() waits for a connection attempt in flight. */
-const stopWaitMs = 2_000;
 type AfterCommit = () => Promise<void>;
 
 export interface ProfileConsumerDeps {
@@ -51,10 +47,8 @@ export interface ProfileConsumerDeps {
   now?: () => number;
 }
 
-export interface ProfileConsumer {
-  /** Stops connecting (if still trying), finishes the event in hand and leaves the group. */
-  stop(): Promise<void>;
-}
+/** The running features consumer. */
+export type ProfileConsumer = BackgroundConsumer;
 
 /**
  * Applies one event on its transaction `tx`: a completed payment updates the payer's profile
@@ -109,10 +103,6 @@ export function createProfileEventHandler(
  * group are retried in the background with capped backoff.
  */
 export function startProfileConsumer(deps: ProfileConsumerDeps): ProfileConsumer {
-  const logger = deps.logger.child({ component: 'profile-consumer' });
-  const topic = deps.topic ?? 'payments.v1';
-  const groupId = deps.groupId ?? FEATURES_CONSUMER_GROUP;
-  const retry = deps.retryDelayMs ?? { initial: 500, max: 10_000 };
   const handle = createProfileEventHandler(deps);
   const pending = new WeakMap<Tx, AfterCommit[]>();
 
@@ -132,59 +122,16 @@ export function startProfileConsumer(deps: ProfileConsumerDeps): ProfileConsumer
     return result;
   };
 
-  const stopping = new AbortController();
-  let consumer: IdempotentConsumer | undefined;
-  const connecting = (async () => {
-    let delayMs = retry.initial;
-    let failures = 0;
-    while (!stopping.signal.aborted) {
-      try {
-        await ensureTopics(deps.kafka, [topic], {
-          partitions: deps.partitions,
-          replicationFactor: deps.replicationFactor,
-          logger,
-        });
-        if (stopping.signal.aborted) return;
-        const started = await runIdempotentConsumer(deps.kafka, {
-          groupId,
-          topics: [topic],
-          runInTransaction,
-          logger: deps.logger,
-          handler: (event, tx) => handle(event, tx, (action) => pending.get(tx)?.push(action)),
-          ...(deps.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: deps.maxWaitTimeInMs }),
-          ...(deps.retention === undefined ? {} : { retention: deps.retention }),
-        });
-        if (stopping.signal.aborted) {
-          // stop() gave up waiting for this attempt: leave at once.
-          await started.stop();
-          return;
-        }
-        consumer = started;
-        logger.info({ topic, groupId, failures }, 'features consumer running');
-        return;
-      } catch (err) {
-        failures += 1;
-        // Once per outage, not once per attempt.
-        if (failures === 1) logger.warn({ err, topic }, 'Kafka unreachable; features wait for it');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          stopping.signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        delayMs = Math.min(delayMs * 2, retry.max);
-      }
-    }
-  })();
-
-  return {
-    async stop() {
-      stopping.abort();
-      // An attempt in flight against an unreachable broker can take kafkajs' own retries to fail;
-      // shutdown does not wait for it (the attempt stops what it started once it returns).
-      await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, stopWaitMs).unref())]);
-      await consumer?.stop();
-    },
-  };
+  return startBackgroundConsumer(deps.kafka, {
+    groupId: deps.groupId ?? FEATURES_CONSUMER_GROUP,
+    topics: [deps.topic ?? 'payments.v1'],
+    runInTransaction,
+    logger: deps.logger,
+    handler: (event, tx) => handle(event, tx, (action) => pending.get(tx)?.push(action)),
+    partitions: deps.partitions,
+    replicationFactor: deps.replicationFactor,
+    ...(deps.retryDelayMs === undefined ? {} : { connectRetryMs: deps.retryDelayMs }),
+    ...(deps.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: deps.maxWaitTimeInMs }),
+    ...(deps.retention === undefined ? {} : { retention: deps.retention }),
+  });
 }
