@@ -1,4 +1,4 @@
-import { GrpcStatus as grpcStatus, GrpcStatusError } from '@koban/platform';
+import { GrpcStatus as grpcStatus, GrpcStatusError, guardDatabaseUnavailable } from '@koban/platform';
 import type { BankErrorCode } from './bank-errors.js';
 import { bankAccountHandlers } from './bank-accounts/bank-account-grpc.js';
 import type { BankAccountService } from './bank-accounts/bank-account-service.js';
@@ -7,7 +7,6 @@ import type { CardService } from './cards/card-service.js';
 import { chargeHandlers } from './charges/charge-grpc.js';
 import type { ChargeService } from './charges/charge-service.js';
 import type { BankIntegrationHandlers } from './rpc.js';
-import { isDatabaseUnavailableError } from './sql.js';
 
 /**
  * Every domain error of the service and the gRPC status it is answered with (the mapping
@@ -36,31 +35,16 @@ export interface BankIntegrationFeatures {
   charges: ChargeService;
 }
 
-/**
- * An unreachable database answers UNAVAILABLE (retry later; charges and refunds are idempotent
- * by their ids), not INTERNAL: the caller's breaker and fallback act on it.
- */
-function unavailableWhenDatabaseIsDown<Request, Call, Response>(
-  handler: (request: Request, call: Call) => Promise<Response> | Response,
-): (request: Request, call: Call) => Promise<Response> {
-  return async (request, call) => {
-    try {
-      return await handler(request, call);
-    } catch (error) {
-      if (isDatabaseUnavailableError(error)) {
-        throw new GrpcStatusError(grpcStatus.UNAVAILABLE, 'the bank-integration database is unavailable');
-      }
-      throw error;
-    }
-  };
-}
-
 /** The BankIntegrationService handlers of every feature. */
 export function createBankIntegrationHandlers(features: BankIntegrationFeatures): BankIntegrationHandlers {
   const accounts = bankAccountHandlers(features.bankAccounts);
   const cards = cardHandlers(features.cards);
   const charges = chargeHandlers(features.charges);
-  const guard = unavailableWhenDatabaseIsDown;
+  // An unreachable database answers UNAVAILABLE (retry later; charges and refunds are idempotent
+  // by their ids), not INTERNAL: the caller's breaker and fallback act on it.
+  const guard = guardDatabaseUnavailable(
+    () => new GrpcStatusError(grpcStatus.UNAVAILABLE, 'the bank-integration database is unavailable'),
+  );
   return {
     LinkBankAccount: guard(accounts.LinkBankAccount),
     GetBankAccount: guard(accounts.GetBankAccount),

@@ -2,11 +2,6 @@
 // stores use.
 import { sqlColumn } from '@koban/platform';
 
-export {
-  poolSql,
-  txSql,
-  isDuplicateKeyError as isDuplicateKey,
-  isDatabaseUnavailableError,
-} from '@koban/platform';
+export { poolSql, txSql, isDuplicateKeyError as isDuplicateKey } from '@koban/platform';
 export type { Row, Sql, SqlValue, Tx } from '@koban/platform';
 export const { num, text, textOrNull, bytes, date, dateOrNull } = sqlColumn;

@@ -1,6 +1,6 @@
 // The CampaignService as served: every RPC's handler, and the one exhaustive map from the
 // service's domain error codes to gRPC statuses.
-import { GrpcStatus } from '@koban/platform';
+import { GrpcStatus, guardDatabaseUnavailable } from '@koban/platform';
 import { serviceUnavailable, type CampaignErrorCode } from './campaign-errors.js';
 import { campaignHandlers } from './campaigns/campaign-grpc.js';
 import type { CampaignService } from './campaigns/campaign-service.js';
@@ -9,7 +9,6 @@ import type { ClawbackService } from './clawbacks/clawback-service.js';
 import { grantHandlers } from './grants/grant-grpc.js';
 import type { GrantService } from './grants/grant-service.js';
 import type { CampaignHandlers } from './rpc.js';
-import { isDatabaseUnavailableError } from './sql.js';
 
 /** The gRPC status of each domain error (proto/README.md). Exhaustive: a new code must be mapped. */
 export const campaignErrorStatus = {
@@ -24,30 +23,15 @@ export interface CampaignFeatures {
   clawbacks: ClawbackService;
 }
 
-/**
- * An unreachable database answers `service_unavailable` (retry later: every write is idempotent
- * by its payment, refund or campaign id), not INTERNAL, so callers' breakers and fallbacks act.
- */
-function unavailableWhenDatabaseIsDown<Request, Call, Response>(
-  handler: (request: Request, call: Call) => Promise<Response> | Response,
-): (request: Request, call: Call) => Promise<Response> {
-  return async (request, call) => {
-    try {
-      return await handler(request, call);
-    } catch (error) {
-      if (isDatabaseUnavailableError(error)) {
-        throw serviceUnavailable('the campaign database is unavailable; retry', error);
-      }
-      throw error;
-    }
-  };
-}
-
 export function createCampaignHandlers(features: CampaignFeatures): CampaignHandlers {
   const campaigns = campaignHandlers(features.campaigns);
   const grants = grantHandlers(features.grants);
   const clawbacks = clawbackHandlers(features.clawbacks);
-  const guard = unavailableWhenDatabaseIsDown;
+  // An unreachable database answers `service_unavailable` (retry later: every write is idempotent
+  // by its payment, refund or campaign id), not INTERNAL, so callers' breakers and fallbacks act.
+  const guard = guardDatabaseUnavailable((error) =>
+    serviceUnavailable('the campaign database is unavailable; retry', error),
+  );
   return {
     CreateCampaign: guard(campaigns.CreateCampaign),
     GetCampaign: guard(campaigns.GetCampaign),

@@ -2,6 +2,6 @@
 // stores use.
 import { sqlColumn } from '@koban/platform';
 
-export { poolSql, txSql, isDuplicateKeyError, isDatabaseUnavailableError } from '@koban/platform';
+export { poolSql, txSql, isDuplicateKeyError } from '@koban/platform';
 export type { Row, Sql, SqlValue, Tx } from '@koban/platform';
 export const { num, text, textOrNull, date, dateOrNull, bufferOrNull } = sqlColumn;

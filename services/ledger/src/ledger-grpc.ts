@@ -1,11 +1,15 @@
 // The LedgerService as served: every RPC's handler, and the one exhaustive map from the ledger's
 // domain error codes to gRPC statuses.
-import { GrpcStatus, GrpcStatusError, type GrpcServerOptions } from '@koban/platform';
+import {
+  GrpcStatus,
+  GrpcStatusError,
+  guardDatabaseUnavailable,
+  type GrpcServerOptions,
+} from '@koban/platform';
 import { accountHandlers } from './accounts/account-grpc.js';
 import type { AccountService } from './accounts/account-service.js';
 import type { LedgerErrorCode } from './ledger-error.js';
 import type { LedgerHandlers } from './ledger-proto.js';
-import { isDatabaseUnavailableError } from './sql.js';
 import { transferHandlers } from './transfers/transfer-grpc.js';
 import type { TransferService } from './transfers/transfer-service.js';
 
@@ -26,30 +30,15 @@ export interface LedgerHandlerDeps {
   transfers: TransferService;
 }
 
-/**
- * An unreachable database answers UNAVAILABLE (retry later; a Transfer retried with its id is
- * applied at most once), not INTERNAL: the caller's breaker and fallback act on it.
- */
-function unavailableWhenDatabaseIsDown<Request, Call, Response>(
-  handler: (request: Request, call: Call) => Promise<Response> | Response,
-): (request: Request, call: Call) => Promise<Response> {
-  return async (request, call) => {
-    try {
-      return await handler(request, call);
-    } catch (error) {
-      if (isDatabaseUnavailableError(error)) {
-        throw new GrpcStatusError(UNAVAILABLE, 'the ledger database is unavailable');
-      }
-      throw error;
-    }
-  };
-}
-
 /** The handlers of every LedgerService RPC. */
 export function createLedgerHandlers(deps: LedgerHandlerDeps): LedgerHandlers {
   const accounts = accountHandlers(deps.accounts);
   const transfers = transferHandlers(deps.transfers);
-  const guard = unavailableWhenDatabaseIsDown;
+  // An unreachable database answers UNAVAILABLE (retry later; a Transfer retried with its id is
+  // applied at most once), not INTERNAL: the caller's breaker and fallback act on it.
+  const guard = guardDatabaseUnavailable(
+    () => new GrpcStatusError(UNAVAILABLE, 'the ledger database is unavailable'),
+  );
   return {
     OpenAccount: guard(accounts.OpenAccount),
     GetAccount: guard(accounts.GetAccount),

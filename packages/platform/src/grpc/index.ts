@@ -24,6 +24,8 @@ export { createInMemoryFaultInjector, faultFromProto, matchFault } from './fault
 export type { ConfiguredFault, FaultInjector, FaultSpec, InMemoryFaultInjector } from './fault-injection.js';
 export { MAX_MESSAGE_BYTES, defaultChannelOptions, defaultServerOptions } from './channel-options.js';
 export { createGrpcServer } from './server.js';
+export { guardDatabaseUnavailable } from './database-unavailable-guard.js';
+export type { HandlerGuard } from './database-unavailable-guard.js';
 export type {
   BreakerReport,
   GrpcServer,
