@@ -37,19 +37,19 @@ export async function claimDue(
   );
 }
 
-/** Leaves a still-PENDING row alone for `delayMs`. */
+/** Leaves a row still in flight (its table's open status) alone for `delayMs`. */
 export async function postpone(sql: Sql, swept: SweptTable, id: string, delayMs: number): Promise<void> {
   await sql.write(
     `UPDATE ${swept.table} SET next_sweep_at = NOW(3) + INTERVAL ? MICROSECOND
-      WHERE ${swept.idColumn} = ? AND status = 'PENDING'`,
-    [delayMs * 1000, id],
+      WHERE ${swept.idColumn} = ? AND status = ?`,
+    [delayMs * 1000, id, swept.openStatus],
   );
 }
 
 /** Notes that a transfer is about to be sent again: the FAILED rule counts quiet time from it. */
 export async function noteTransferAttempt(sql: Sql, swept: SweptTable, id: string, at: Date): Promise<void> {
   await sql.write(
-    `UPDATE ${swept.table} SET last_transfer_at = ? WHERE ${swept.idColumn} = ? AND status = 'PENDING'`,
-    [at, id],
+    `UPDATE ${swept.table} SET last_transfer_at = ? WHERE ${swept.idColumn} = ? AND status = ?`,
+    [at, id, swept.openStatus],
   );
 }
