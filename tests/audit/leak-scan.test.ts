@@ -29,7 +29,10 @@ function luhnValid(digits: string): boolean {
 /** Card numbers and labelled CVCs found in `text`, for the report. */
 export function findCardData(raw: string): string[] {
   // Span and trace ids are random hex, now and then all digits; they are ids, not card numbers.
-  const text = raw.replace(/"(traceId|spanId|parentSpanId|trace_id|span_id)":"[0-9a-fA-F]{16,32}"/g, '""');
+  // So are the ids inside a stored W3C `traceparent` (`00-<trace id>-<span id>-01`).
+  const text = raw
+    .replace(/"(traceId|spanId|parentSpanId|trace_id|span_id)":"[0-9a-fA-F]{16,32}"/g, '""')
+    .replace(/\b[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b/g, '');
   const found: string[] = [];
   // Delimited by something that is not part of a word: a PAN inside a hex id or trace id
   // (`acc_196b418136445131822e4ec0`) is a coincidence of digits, not a card number.
@@ -52,6 +55,11 @@ describe('card data leak scan', () => {
     assert.deepEqual(findCardData('{"id":"acc_196b418136445131822e4ec0"}'), []);
     assert.deepEqual(findCardData('{"spanId":"6481111810174650","span_id":"6481111810174650"}'), []);
     assert.deepEqual(findCardData('pan=5555555555554444;'), ['card number ending 4444']);
+    assert.deepEqual(findCardData(' 00-a65129a49d29f2bdad73132c6ea08ebd-6932082586481663-01 '), []);
+    assert.deepEqual(
+      findCardData('00-a65129a49d29f2bdad73132c6ea08ebd-00f067aa0ba902b7-01 4111111111111111'),
+      ['card number ending 1111'],
+    );
   });
 
   it('finds no card number or CVC in any table of any Koban schema', async () => {
